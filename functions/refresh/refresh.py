@@ -1,0 +1,23 @@
+"""POST /api/token/refresh (the tutorial's path) and POST /api/auth/refresh (Strapi v5's)."""
+
+from authlayer.config import get_settings
+from authlayer.errors import UnauthorizedError
+from authlayer.http import Request, Response, api_handler
+from authlayer.keys import load_key_set
+from authlayer.logic import sessions
+from authlayer.models import RefreshRequest, parse
+from authlayer.transport import presented_refresh_token, signed_in
+
+SETTINGS = get_settings()
+
+
+@api_handler
+def handler(request: Request) -> Response:
+    body = request.json()
+    parse(RefreshRequest, body)
+    presented = presented_refresh_token(SETTINGS, request, body)
+    if presented is None:
+        raise UnauthorizedError("Missing refresh token")
+    keys = load_key_set(SETTINGS)
+    renewed = sessions.refresh(SETTINGS, presented.raw)
+    return signed_in(SETTINGS, request, keys, renewed.session.user_id, renewed)

@@ -1,0 +1,133 @@
+"""Typed settings, read once per container from the environment.
+
+A bad value stops the function at start (ConfigError names the variable), so a misconfigured
+deployment fails loudly instead of issuing tokens with surprising lifetimes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+def parse_duration(name: str, raw: str) -> int:
+    """Seconds from ``900``, ``360s``, ``15m``, ``1h`` or ``2d`` (the tutorial's style)."""
+    match = _DURATION.match(raw)
+    if not match:
+        raise ConfigError(f"{name}={raw!r} is not a duration: use seconds or 360s, 15m, 1h, 2d")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean: use true or false")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    users_table: str
+    sessions_table: str
+    access_token_ttl: int = 15 * 60
+    refresh_idle_ttl: int = 2 * 86400
+    refresh_absolute_ttl: int = 30 * 86400
+    refresh_reuse_grace: int = 10
+    allowed_origins: tuple[str, ...] = ()
+    registration_enabled: bool = True
+    token_issuer: str = ""  # empty: https://<the API's domain>, taken from the request
+    token_audience: str = "sam-refresh-auth"
+    cookie_secure: bool = True
+    cookie_samesite: Literal["Strict", "Lax", "None"] = "Strict"
+    signing_key_pem: str = ""  # SIGNING_KEY (PEM) wins over SIGNING_KEY_PARAMETER (SSM name)
+    signing_key_parameter: str = ""
+    leeway: int = 30  # seconds of clock skew tolerated on exp/nbf/iat (RFC 7519 §4.1.4)
+
+    @property
+    def cookie_name(self) -> str:
+        # __Host- requires Secure, Path=/ and no Domain (ASVS 3.4.4); plain http cannot use it.
+        return "__Host-refreshToken" if self.cookie_secure else "refreshToken"
+
+    @property
+    def cookie_path(self) -> str:
+        return "/" if self.cookie_secure else "/api"
+
+
+# Environment name -> (field, parser). The tutorial's names are aliases; the design's names win.
+_DURATIONS = {
+    "ACCESS_TOKEN_TTL": ("access_token_ttl", "JWT_SECRET_EXPIRES"),
+    "REFRESH_IDLE_TTL": ("refresh_idle_ttl", "REFRESH_TOKEN_EXPIRES"),
+    "REFRESH_ABSOLUTE_TTL": ("refresh_absolute_ttl", None),
+    "REFRESH_REUSE_GRACE": ("refresh_reuse_grace", None),
+}
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    values: dict[str, object] = {}
+    for name, field in (("USERS_TABLE", "users_table"), ("SESSIONS_TABLE", "sessions_table")):
+        if not env.get(name, "").strip():
+            raise ConfigError(f"{name} is not set")
+        values[field] = env[name].strip()
+    for name, (field, alias) in _DURATIONS.items():
+        source = name if env.get(name, "").strip() else alias
+        if source and env.get(source, "").strip():
+            values[field] = parse_duration(source, env[source])
+    if "ALLOWED_ORIGINS" in env:
+        origins = tuple(o.strip().rstrip("/") for o in env["ALLOWED_ORIGINS"].split(",") if o.strip())
+        if "*" in origins or "null" in origins:
+            # Credentials with a wildcard or opaque origin would let any site read tokens (ASVS 14.5.3).
+            raise ConfigError("ALLOWED_ORIGINS must list exact origins, never * or null")
+        values["allowed_origins"] = origins
+    for name, field in (("REGISTRATION_ENABLED", "registration_enabled"), ("COOKIE_SECURE", "cookie_secure")):
+        if env.get(name, "").strip():
+            values[field] = parse_bool(name, env[name])
+    if env.get("COOKIE_SAMESITE", "").strip():
+        samesite = env["COOKIE_SAMESITE"].strip().capitalize()
+        if samesite not in {"Strict", "Lax", "None"}:
+            raise ConfigError(f"COOKIE_SAMESITE={env['COOKIE_SAMESITE']!r}: use Strict, Lax or None")
+        values["cookie_samesite"] = samesite
+    for name, field in (
+        ("TOKEN_ISSUER", "token_issuer"),
+        ("TOKEN_AUDIENCE", "token_audience"),
+        ("SIGNING_KEY", "signing_key_pem"),
+        ("SIGNING_KEY_PARAMETER", "signing_key_parameter"),
+    ):
+        if env.get(name, "").strip():
+            values[field] = env[name].strip()
+    settings = Settings.model_validate(values)
+    _check_ranges(settings)
+    return settings
+
+
+def _check_ranges(s: Settings) -> None:
+    if not 0 <= s.refresh_reuse_grace <= 60:
+        raise ConfigError(f"REFRESH_REUSE_GRACE={s.refresh_reuse_grace}s is outside 0-60 seconds")
+    if s.access_token_ttl < 1:
+        raise ConfigError("ACCESS_TOKEN_TTL must be at least 1 second")
+    if s.refresh_idle_ttl < 1 or s.refresh_absolute_ttl < 1:
+        raise ConfigError("REFRESH_IDLE_TTL and REFRESH_ABSOLUTE_TTL must be at least 1 second")
+    if s.cookie_samesite == "None" and not s.cookie_secure:
+        raise ConfigError("COOKIE_SAMESITE=None needs COOKIE_SECURE=true (browsers drop it otherwise)")
+    if not s.token_audience:
+        raise ConfigError("TOKEN_AUDIENCE must not be empty")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The container's settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return load_settings(os.environ)

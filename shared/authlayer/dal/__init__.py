@@ -1,0 +1,1 @@
+"""Data access: the only modules of the project that use boto3."""

@@ -1,0 +1,76 @@
+"""The DynamoDB client and the translation of its failures into domain errors.
+
+boto3 honours AWS_ENDPOINT_URL_DYNAMODB, so `sam local` and the local runner need nothing here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from authlayer.errors import ServiceUnavailableError
+from authlayer.observability import logger
+
+# Short timeouts: a login should fail fast with 503 rather than hang until the Lambda timeout.
+_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 3})
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@lru_cache(maxsize=1)
+def client() -> Any:
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def to_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Expression attribute values (":name" -> typed value)."""
+    return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    # Binary attributes come back as boto3 Binary wrappers; the layer works with bytes.
+    return {k: (v.value if hasattr(v, "value") and isinstance(getattr(v, "value"), bytes) else v) for k, v in out.items()}
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def cancellation_codes(error: ClientError) -> list[str]:
+    """Per-item reasons of a cancelled TransactWriteItems ('None', 'ConditionalCheckFailed', ...)."""
+    return [str(r.get("Code", "None")) for r in error.response.get("CancellationReasons", [])]
+
+
+@contextlib.contextmanager
+def unavailable_on_failure(operation: str) -> Iterator[None]:
+    """Throttling, 5xx, timeouts and connection errors -> 503; the caller's own conditions pass through.
+
+    Nothing half-done escapes: each call is a single request or a single transaction.
+    """
+    try:
+        yield
+    except ClientError as error:
+        code = error_code(error)
+        if code in {"ConditionalCheckFailedException", "TransactionCanceledException"} and not _throttled(error):
+            raise
+        logger.warning("dynamodb unavailable", extra={"operation": operation, "code": code})
+        raise ServiceUnavailableError() from None
+    except BotoCoreError as error:
+        logger.warning("dynamodb unreachable", extra={"operation": operation, "error": type(error).__name__})
+        raise ServiceUnavailableError() from None
+
+
+def _throttled(error: ClientError) -> bool:
+    return any(c in {"ThrottlingError", "ProvisionedThroughputExceeded"} for c in cancellation_codes(error))

@@ -1,0 +1,29 @@
+"""SSM Parameter Store through Powertools parameters (cached across warm invocations)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import BotoCoreError, ClientError
+
+from authlayer.errors import ServiceUnavailableError
+from authlayer.observability import logger
+
+CACHE_SECONDS = 300  # a rotated key reaches every container within five minutes
+
+
+def get_secure_parameter(name: str) -> str:
+    try:
+        value = parameters.get_parameter(name, decrypt=True, max_age=CACHE_SECONDS)
+    except parameters.exceptions.GetParameterError as error:
+        cause = error.__cause__
+        code = cause.response.get("Error", {}).get("Code", "") if isinstance(cause, ClientError) else ""
+        logger.error("signing key parameter unavailable", extra={"parameter": name, "code": code})
+        if code == "ParameterNotFound":
+            from authlayer.keys import KeyConfigError
+
+            raise KeyConfigError(f"SSM parameter {name} does not exist") from None
+        raise ServiceUnavailableError() from None
+    except (BotoCoreError, ClientError):
+        logger.error("signing key parameter unavailable", extra={"parameter": name})
+        raise ServiceUnavailableError() from None
+    return str(value)

@@ -1,0 +1,193 @@
+"""Sessions table: one item per login session, keyed by the session id the refresh token names.
+
+Rotation is one TransactWriteItems: the session update is conditional on the presented token
+still being the live one (so two racing refreshes cannot both rotate, RFC 9700 §4.14.2), next to
+a ConditionCheck on the user (not blocked, not deleted, session not ended by a password change).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from authlayer.config import get_settings
+from authlayer.dal import dynamo, users
+from authlayer.errors import ServiceUnavailableError
+from authlayer.models import Session, User
+
+HISTORY_LENGTH = 16  # older token hashes kept to recognise reuse of a stolen token
+
+
+class WriteResult(enum.Enum):
+    OK = "ok"
+    SESSION_CHANGED = "session_changed"  # another request rotated or revoked it first
+    USER_REJECTED = "user_rejected"  # blocked, deleted, or sessions ended by the user's not-before
+
+
+def _table() -> str:
+    return get_settings().sessions_table
+
+
+def _key(session_id: str) -> dict[str, Any]:
+    return {"pk": {"S": session_id}}
+
+
+def _to_session(item: dict[str, Any]) -> Session:
+    v = dynamo.from_item(item)
+    return Session(
+        id=v["pk"],
+        user_id=v["user_id"],
+        token_hash=v["token_hash"],
+        nonce=v.get("nonce", b""),
+        rotated_at=int(v["rotated_at"]),
+        created_at=int(v["created_at"]),
+        last_used_at=int(v["last_used_at"]),
+        idle_expires_at=int(v["idle_expires_at"]),
+        absolute_expires_at=int(v["absolute_expires_at"]),
+        history=list(v.get("history", [])),
+        user_agent=v.get("user_agent", ""),
+        ip=v.get("ip", ""),
+        revoked_at=int(v["revoked_at"]) if "revoked_at" in v else None,
+        revoked_reason=v.get("revoked_reason", ""),
+    )
+
+
+def _item(s: Session) -> dict[str, Any]:
+    return dynamo.to_item(
+        {
+            "pk": s.id,
+            "user_id": s.user_id,
+            "token_hash": s.token_hash,
+            "nonce": s.nonce,
+            "history": s.history,
+            "rotated_at": s.rotated_at,
+            "created_at": s.created_at,
+            "last_used_at": s.last_used_at,
+            "idle_expires_at": s.idle_expires_at,
+            "absolute_expires_at": s.absolute_expires_at,
+            "expires_at": min(s.idle_expires_at, s.absolute_expires_at),  # the TTL attribute
+            "user_agent": s.user_agent,
+            "ip": s.ip,
+        }
+    )
+
+
+def create(session: Session) -> None:
+    with dynamo.unavailable_on_failure("create_session"):
+        dynamo.client().put_item(
+            TableName=_table(), Item=_item(session), ConditionExpression="attribute_not_exists(pk)"
+        )
+
+
+def get(session_id: str) -> Session | None:
+    with dynamo.unavailable_on_failure("get_session"):
+        item = dynamo.client().get_item(TableName=_table(), Key=_key(session_id), ConsistentRead=True).get("Item")
+    return _to_session(item) if item else None
+
+
+def get_with_user(session_id: str, user_id: str) -> tuple[Session | None, User | None]:
+    """Session and user in one BatchGetItem (strongly consistent)."""
+    settings = get_settings()
+    request = {
+        settings.sessions_table: {"Keys": [_key(session_id)], "ConsistentRead": True},
+        settings.users_table: {"Keys": [users.user_key(user_id)], "ConsistentRead": True},
+    }
+    with dynamo.unavailable_on_failure("get_session_and_user"):
+        answer = dynamo.client().batch_get_item(RequestItems=request)
+    if answer.get("UnprocessedKeys"):
+        raise ServiceUnavailableError()  # throttled part of the batch: fail closed, client retries
+    found = answer.get("Responses", {})
+    session_items = found.get(settings.sessions_table, [])
+    user_items = found.get(settings.users_table, [])
+    return (
+        _to_session(session_items[0]) if session_items else None,
+        users.to_user(user_items[0]) if user_items else None,
+    )
+
+
+def rotate(session: Session, presented_hash: bytes, new_hash: bytes, nonce: bytes, now: int) -> WriteResult:
+    """Make new_hash the live token, if presented_hash still is (one conditional write)."""
+    idle_expires = min(now + get_settings().refresh_idle_ttl, session.absolute_expires_at)
+    history = [*session.history, presented_hash][-HISTORY_LENGTH:]
+    update = {
+        "UpdateExpression": "SET token_hash = :new, nonce = :nonce, history = :history, rotated_at = :now, "
+        "last_used_at = :now, idle_expires_at = :idle, expires_at = :idle",
+        "values": {":new": new_hash, ":nonce": nonce, ":history": history, ":idle": idle_expires},
+    }
+    return _conditional_update(session, presented_hash, now, update)
+
+
+def touch(session: Session, now: int) -> WriteResult:
+    """Record a use without rotating (the grace-window replay), under the same conditions."""
+    idle_expires = min(now + get_settings().refresh_idle_ttl, session.absolute_expires_at)
+    update = {
+        "UpdateExpression": "SET last_used_at = :now, idle_expires_at = :idle, expires_at = :idle",
+        "values": {":idle": idle_expires},
+    }
+    return _conditional_update(session, session.token_hash, now, update)
+
+
+def _conditional_update(session: Session, live_hash: bytes, now: int, update: dict[str, Any]) -> WriteResult:
+    values = {":live": live_hash, ":now": now, **update["values"]}
+    items = [
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _key(session.id),
+                "UpdateExpression": update["UpdateExpression"],
+                # Still the live token, not revoked, and not past its absolute lifetime.
+                "ConditionExpression": "token_hash = :live AND attribute_not_exists(revoked_at) "
+                "AND absolute_expires_at > :now",
+                "ExpressionAttributeValues": dynamo.to_values(values),
+            }
+        },
+        users.user_condition_check(session.user_id, session.created_at),
+    ]
+    try:
+        with dynamo.unavailable_on_failure("rotate_session"):
+            dynamo.client().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        codes = dynamo.cancellation_codes(error)
+        if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+            return WriteResult.USER_REJECTED
+        if codes and codes[0] in {"ConditionalCheckFailed", "TransactionConflict"}:
+            return WriteResult.SESSION_CHANGED
+        raise ServiceUnavailableError() from None
+    return WriteResult.OK
+
+
+def revoke(session_id: str, now: int, reason: str) -> bool:
+    """End a session; its refresh tokens fail from now on. False if it was already ended."""
+    try:
+        with dynamo.unavailable_on_failure("revoke_session"):
+            dynamo.client().update_item(
+                TableName=_table(),
+                Key=_key(session_id),
+                UpdateExpression="SET revoked_at = :now, revoked_reason = :reason",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(revoked_at)",
+                ExpressionAttributeValues=dynamo.to_values({":now": now, ":reason": reason}),
+            )
+    except ClientError:
+        return False
+    return True
+
+
+def list_for_user(user_id: str) -> list[Session]:
+    """All of a user's session items, newest first (the by-user index)."""
+    sessions: list[Session] = []
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by-user",
+        "KeyConditionExpression": "user_id = :u",
+        "ExpressionAttributeValues": dynamo.to_values({":u": user_id}),
+        "ScanIndexForward": False,
+    }
+    while True:
+        with dynamo.unavailable_on_failure("list_sessions"):
+            page = dynamo.client().query(**kwargs)
+        sessions.extend(_to_session(i) for i in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return sessions
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,146 @@
+"""Users table. Items: USER#<id> (the user), USERNAME#<key> and EMAIL#<key> (uniqueness guards).
+
+The guards are written in the same transaction as the user, so two registrations can never
+share a username or an email (ASVS 5.0 15.4.2). Login finds a user with one index query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from authlayer.config import get_settings
+from authlayer.dal import dynamo
+from authlayer.errors import ServiceUnavailableError
+from authlayer.models import User, email_key, username_key
+
+
+class AlreadyTaken(Exception):
+    """The username or the email belongs to another user."""
+
+
+def _table() -> str:
+    return get_settings().users_table
+
+
+def user_key(user_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"USER#{user_id}"}}
+
+
+def to_user(item: dict[str, Any]) -> User:
+    v = dynamo.from_item(item)
+    return User(
+        id=v["id"],
+        username=v["username"],
+        email=v["email"],
+        password_hash=v.get("password_hash", ""),
+        provider=v.get("provider", "local"),
+        confirmed=bool(v.get("confirmed", True)),
+        blocked=bool(v.get("blocked", False)),
+        created_at=v.get("created_at", ""),
+        updated_at=v.get("updated_at", ""),
+        tokens_not_before=int(v.get("tokens_not_before", 0)),
+    )
+
+
+def user_item(user: User) -> dict[str, Any]:
+    return dynamo.to_item(
+        {
+            "pk": f"USER#{user.id}",
+            "id": user.id,
+            "username": user.username,
+            "email": user.email,
+            "username_key": username_key(user.username),
+            "email_key": email_key(user.email),
+            "password_hash": user.password_hash,
+            "provider": user.provider,
+            "confirmed": user.confirmed,
+            "blocked": user.blocked,
+            "created_at": user.created_at,
+            "updated_at": user.updated_at,
+            "tokens_not_before": user.tokens_not_before,
+        }
+    )
+
+
+def create(user: User) -> None:
+    """Put the user and both guards atomically; AlreadyTaken when either name is in use."""
+    table = _table()
+    absent = "attribute_not_exists(pk)"
+    items = [
+        user_item(user),
+        dynamo.to_item({"pk": f"USERNAME#{username_key(user.username)}", "user_id": user.id}),
+        dynamo.to_item({"pk": f"EMAIL#{email_key(user.email)}", "user_id": user.id}),
+    ]
+    try:
+        with dynamo.unavailable_on_failure("create_user"):
+            dynamo.client().transact_write_items(
+                TransactItems=[{"Put": {"TableName": table, "Item": i, "ConditionExpression": absent}} for i in items]
+            )
+    except ClientError as error:
+        if "ConditionalCheckFailed" in dynamo.cancellation_codes(error):
+            raise AlreadyTaken() from None
+        raise ServiceUnavailableError() from None  # a TransactionConflict: nothing was written
+
+
+def get(user_id: str) -> User | None:
+    with dynamo.unavailable_on_failure("get_user"):
+        item = dynamo.client().get_item(TableName=_table(), Key=user_key(user_id), ConsistentRead=True).get("Item")
+    return to_user(item) if item else None
+
+
+def find_by_identifier(identifier: str) -> User | None:
+    """Email first (case-insensitive), then username: one query on the common path.
+
+    Registration refuses '@' in usernames, so an identifier with '@' is looked up as an email,
+    and only imported users whose username contains '@' need the second query (deterministic:
+    an email match always wins, catalogue 28).
+    """
+    if "@" in identifier:
+        user = _query_one("by-email", "email_key", email_key(identifier))
+        if user:
+            return user
+    return _query_one("by-username", "username_key", username_key(identifier))
+
+
+def _query_one(index: str, attribute: str, value: str) -> User | None:
+    with dynamo.unavailable_on_failure("find_user"):
+        items = dynamo.client().query(
+            TableName=_table(),
+            IndexName=index,
+            KeyConditionExpression="#k = :v",
+            ExpressionAttributeNames={"#k": attribute},
+            ExpressionAttributeValues=dynamo.to_values({":v": value}),
+            Limit=2,
+        )["Items"]
+    return to_user(items[0]) if len(items) == 1 else None
+
+
+def replace_password_hash(user_id: str, old_hash: str, new_hash: str, updated_at: str) -> bool:
+    """Upgrade a hash on login (argon2 parameters changed, or a bcrypt import). Only if unchanged."""
+    try:
+        with dynamo.unavailable_on_failure("rehash"):
+            dynamo.client().update_item(
+                TableName=_table(),
+                Key=user_key(user_id),
+                UpdateExpression="SET password_hash = :new, updated_at = :now",
+                ConditionExpression="password_hash = :old",
+                ExpressionAttributeValues=dynamo.to_values({":new": new_hash, ":old": old_hash, ":now": updated_at}),
+            )
+    except ClientError:
+        return False
+    return True
+
+
+def user_condition_check(user_id: str, session_created_ms: int) -> dict[str, Any]:
+    """A TransactWriteItems ConditionCheck: the user exists, is not blocked, and has not ended
+    this session by a password change or logout-all (per-user not-before, ASVS 5.0 7.4.1-7.4.3)."""
+    return {
+        "ConditionCheck": {
+            "TableName": _table(),
+            "Key": user_key(user_id),
+            "ConditionExpression": "attribute_exists(pk) AND blocked = :false AND tokens_not_before <= :created",
+            "ExpressionAttributeValues": dynamo.to_values({":false": False, ":created": session_created_ms}),
+        }
+    }

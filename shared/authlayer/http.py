@@ -1,0 +1,159 @@
+"""API Gateway HTTP API (payload 2.0) glue: parse the event, map errors, build responses.
+
+Every handler goes through ``api_handler``; it is the one place where domain errors become HTTP
+responses (Strapi's error envelope), so no stack trace, boto error text or token can leak.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from authlayer import errors
+from authlayer.keys import KeyConfigError
+from authlayer.observability import logger, metrics
+
+MAX_BODY_BYTES = 4096  # login/refresh bodies are tiny; refuse before any hashing (ASVS 5.0 2.4.1)
+
+# Token responses must not be cached (RFC 6749 §5.1); the rest are security headers of ASVS 5.0 3.4.
+_BASE_HEADERS = {
+    "Content-Type": "application/json; charset=utf-8",
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    cookies: dict[str, str]
+    raw_body: bytes
+    source_ip: str
+    user_agent: str
+    domain: str
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> Request:
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        ctx = event.get("requestContext") or {}
+        http_ctx = ctx.get("http") or {}
+        body = event.get("body") or ""
+        if len(body) > MAX_BODY_BYTES * 2:  # cheap guard before decoding anything
+            raise errors.PayloadTooLargeError("Request body too large")
+        if event.get("isBase64Encoded"):
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError):
+                raise errors.ValidationError("Request body is not valid base64") from None
+        else:
+            raw = body.encode("utf-8", "surrogatepass")
+        if len(raw) > MAX_BODY_BYTES:
+            raise errors.PayloadTooLargeError("Request body too large")
+        return cls(
+            method=str(http_ctx.get("method", "GET")).upper(),
+            path=str(http_ctx.get("path", event.get("rawPath", "/"))),
+            headers=headers,
+            cookies=_parse_cookies(event.get("cookies") or [], headers.get("cookie", "")),
+            raw_body=raw,
+            source_ip=str(http_ctx.get("sourceIp", "")),
+            user_agent=str(http_ctx.get("userAgent", headers.get("user-agent", "")))[:512],
+            domain=str(ctx.get("domainName", headers.get("host", ""))),
+            path_params=dict(event.get("pathParameters") or {}),
+        )
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; anything else is a 400 (ASVS 4.0.3 13.2.2)."""
+        content_type = self.headers.get("content-type", "").split(";")[0].strip().lower()
+        if self.raw_body and content_type and content_type != "application/json":
+            # Also the CSRF rule: a cross-site form or text/plain POST is never accepted (ASVS 13.2.3).
+            raise errors.UnsupportedMediaTypeError("Content-Type must be application/json")
+        if not self.raw_body.strip():
+            return {}
+        try:
+            data = json.loads(self.raw_body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise errors.ValidationError("Request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise errors.ValidationError("Request body must be a JSON object")
+        return data
+
+    def bearer_token(self) -> str:
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise errors.UnauthorizedError("Missing or invalid credentials")
+        return token.strip()
+
+
+def _parse_cookies(cookie_list: list[str], header: str) -> dict[str, str]:
+    # HTTP API v2 moves Cookie headers into event["cookies"]; REST-style events keep the header.
+    cookies: dict[str, str] = {}
+    for part in [*cookie_list, *header.split(";")]:
+        name, sep, value = part.strip().partition("=")
+        if sep and name and name not in cookies:
+            cookies[name] = value.strip()
+    return cookies
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    cookies: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_api_gateway(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "statusCode": self.status,
+            "headers": {**_BASE_HEADERS, **self.headers},
+            "body": "" if self.body is None else json.dumps(self.body, separators=(",", ":")),
+        }
+        if self.cookies:
+            result["cookies"] = self.cookies
+        return result
+
+
+def error_response(error: errors.AuthError) -> Response:
+    envelope = {
+        "data": None,
+        "error": {"status": error.status, "name": error.name, "message": error.message, "details": error.details},
+    }
+    return Response(error.status, envelope, headers=dict(error.headers))
+
+
+Handler = Callable[[Request], Response]
+
+
+def api_handler(func: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Wrap a handler: event -> Request, errors -> Strapi envelope, never a stack trace."""
+
+    @functools.wraps(func)
+    @metrics.log_metrics
+    @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+    def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            response = func(Request.from_event(event))
+        except KeyConfigError as error:  # fail closed, never a fallback key (ASVS 5.0 16.5.3)
+            logger.error("signing key unusable", extra={"problem": str(error)})
+            response = error_response(errors.ServiceUnavailableError())
+        except errors.AuthError as error:
+            if error.status >= 500:
+                logger.warning("request failed", extra={"error": error.name})
+            response = error_response(error)
+        except Exception:  # noqa: BLE001 - last resort: log the trace, answer a generic 500
+            logger.exception("unhandled error")
+            response = error_response(errors.AuthError("Internal Server Error"))
+            response.status = 500
+            response.body["error"].update(status=500, name="InternalServerError")
+        return response.to_api_gateway()
+
+    return wrapper

@@ -1,0 +1,58 @@
+"""The only place that calls pyjwt. Pins RS256, requires every claim, checks typ/iss/aud.
+
+pyjwt defaults are permissive (require=[], no typ check, any alg listed by the caller); this
+backend sets them all and turns every pyjwt failure into one ``TokenError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+
+from authlayer.keys import KeySet
+
+ALGORITHM = "RS256"  # one algorithm, asymmetric only (RFC 8725 §3.1, ASVS 5.0 9.1.2)
+# Headers that would make a verifier fetch or trust a key named by the token (RFC 8725 §3.10).
+_FORBIDDEN_HEADERS = {"jku", "x5u", "jwk", "x5c"}
+
+
+class TokenError(Exception):
+    """Any reason a token is not acceptable; callers answer 401 without details."""
+
+
+def encode(claims: dict[str, Any], keys: KeySet, typ: str) -> str:
+    return jwt.encode(claims, keys.current.private_key, algorithm=ALGORITHM, headers={"kid": keys.current.kid, "typ": typ})
+
+
+def decode(
+    token: str, keys: KeySet, *, typ: str, issuer: str, audience: str, required: list[str], leeway: int
+) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as error:
+        raise TokenError("malformed token") from error
+    if header.get("alg") != ALGORITHM:
+        raise TokenError("algorithm not allowed")
+    if header.get("typ") != typ:  # RFC 8725 §3.11, RFC 9068 §4: explicit typing per token kind
+        raise TokenError("wrong token type")
+    if _FORBIDDEN_HEADERS & header.keys():
+        raise TokenError("key-bearing header not allowed")
+    kid = header.get("kid")
+    key = keys.by_kid(kid) if isinstance(kid, str) else None
+    if key is None:  # only our own keys, looked up by exact kid (RFC 8725 §3.10)
+        raise TokenError("unknown key")
+    try:
+        return jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            options={"require": required, "strict_aud": True, "verify_signature": True},
+        )
+    except jwt.PyJWTError as error:  # includes crit extensions pyjwt does not understand
+        raise TokenError("invalid token") from error
+    except (ValueError, TypeError) as error:  # defensive: malformed input never becomes a 500
+        raise TokenError("invalid token") from error

@@ -1,0 +1,108 @@
+"""Signing keys: PEM from SIGNING_KEY, else an SSM SecureString named by SIGNING_KEY_PARAMETER.
+
+The value holds one or more PEM private keys: the first signs, the others (previous keys) are
+only published in the JWKS so tokens they signed keep verifying during a rotation.
+A missing or empty key fails closed: no fallback key, ever (ASVS 5.0 16.5.3).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+from jwt.utils import base64url_encode
+
+from authlayer.config import Settings
+from authlayer.errors import ServiceUnavailableError
+
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.+?-----END [A-Z ]*PRIVATE KEY-----", re.S)
+MIN_RSA_BITS = 2048  # RFC 7518 §3.3
+
+
+class KeyConfigError(RuntimeError):
+    """The signing key is missing or unusable: the function refuses to issue or verify tokens."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_key: rsa.RSAPrivateKey
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self.private_key.public_key()
+
+    def jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.public_key, as_dict=True)
+        return {**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}
+
+
+@dataclass(frozen=True)
+class KeySet:
+    current: SigningKey
+    all: tuple[SigningKey, ...]
+
+    def by_kid(self, kid: str) -> SigningKey | None:
+        return next((k for k in self.all if k.kid == kid), None)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [k.jwk() for k in self.all]}
+
+
+def thumbprint(public_key: rsa.RSAPublicKey) -> str:
+    """RFC 7638 JWK thumbprint: a stable kid derived from the key itself."""
+    import hashlib
+    import json
+
+    numbers = public_key.public_numbers()
+    members = {
+        "e": base64url_encode(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")).decode(),
+        "kty": "RSA",
+        "n": base64url_encode(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")).decode(),
+    }
+    digest = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode()).digest()
+    return base64url_encode(digest).decode()
+
+
+@lru_cache(maxsize=4)
+def parse_key_set(pem_text: str) -> KeySet:
+    """PEM text -> KeySet. Cached: loading an RSA key costs ~50 ms, so once per container."""
+    blocks = _PEM_BLOCK.findall(pem_text.replace("\\n", "\n"))
+    if not blocks:
+        raise KeyConfigError("signing key is empty or not a PEM private key")
+    keys = []
+    for block in blocks:
+        key = serialization.load_pem_private_key(block.encode(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < MIN_RSA_BITS:
+            raise KeyConfigError(f"signing keys must be RSA of at least {MIN_RSA_BITS} bits (RS256)")
+        keys.append(SigningKey(kid=thumbprint(key.public_key()), private_key=key))
+    return KeySet(current=keys[0], all=tuple(keys))
+
+
+def load_key_set(settings: Settings) -> KeySet:
+    """Env first, then SSM (cached by Powertools parameters across invocations)."""
+    if settings.signing_key_pem:
+        return parse_key_set(settings.signing_key_pem)
+    if not settings.signing_key_parameter:
+        raise KeyConfigError("set SIGNING_KEY (PEM) or SIGNING_KEY_PARAMETER (SSM parameter name)")
+    from authlayer.dal.parameters import get_secure_parameter
+
+    try:
+        value = get_secure_parameter(settings.signing_key_parameter)
+    except ServiceUnavailableError:
+        raise
+    if not value or not value.strip():
+        raise KeyConfigError(f"SSM parameter {settings.signing_key_parameter} is empty")
+    return parse_key_set(value)
+
+
+def generate_private_key_pem(bits: int = 2048) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()

@@ -1,0 +1,51 @@
+"""Login and registration (Strapi's /api/auth/local and /api/auth/local/register)."""
+
+from __future__ import annotations
+
+from authlayer import accounts, clock, passwords
+from authlayer.config import Settings
+from authlayer.dal import users as user_store
+from authlayer.errors import ApplicationError, invalid_credentials
+from authlayer.logic import sessions
+from authlayer.models import LoginRequest, RegisterRequest, User, iso
+from authlayer.observability import count, logger
+
+
+def login(settings: Settings, body: LoginRequest, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
+    user = user_store.find_by_identifier(body.identifier)
+    if user is None or not user.password_hash:
+        passwords.burn_verification(body.password)  # same cost as a real user (ASVS 5.0 6.3.8)
+        count("LoginFailed")
+        logger.info("login failed", extra={"reason": "unknown identifier"})
+        raise invalid_credentials()
+    if not passwords.verify_password(body.password, user.password_hash):
+        count("LoginFailed")
+        logger.info("login failed", extra={"user_id": user.id, "reason": "wrong password"})
+        raise invalid_credentials()
+    # Checked only after the password, and before any token exists (the tutorial issued first).
+    if not user.confirmed:
+        raise ApplicationError("Your account email is not confirmed")
+    if user.blocked:
+        raise ApplicationError("Your account has been blocked by an administrator")
+    if passwords.needs_rehash(user.password_hash):
+        new_hash = passwords.hash_password(body.password)
+        if user_store.replace_password_hash(user.id, user.password_hash, new_hash, iso(clock.now())):
+            user.password_hash = new_hash
+            logger.info("password hash upgraded", extra={"user_id": user.id})
+    renewed = sessions.start(settings, user.id, user_agent, ip)
+    count("LoginSucceeded")
+    logger.info("login succeeded", extra={"user_id": user.id, "session_id": renewed.session.id})
+    return user, renewed
+
+
+def register(settings: Settings, body: RegisterRequest, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
+    if not settings.registration_enabled:
+        raise ApplicationError("Register action is currently disabled")
+    try:
+        user = accounts.create_user(body.username, body.email, body.password)
+    except user_store.AlreadyTaken:
+        raise ApplicationError("Email or Username are already taken") from None
+    renewed = sessions.start(settings, user.id, user_agent, ip)
+    count("UserRegistered")
+    logger.info("user registered", extra={"user_id": user.id, "session_id": renewed.session.id})
+    return user, renewed

@@ -1,0 +1,107 @@
+"""Session lifecycle: start at login, rotate on refresh, detect reuse (RFC 9700 §4.14.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authlayer import clock, refresh_tokens
+from authlayer.config import Settings
+from authlayer.dal import sessions as store
+from authlayer.dal.sessions import WriteResult
+from authlayer.errors import UnauthorizedError
+from authlayer.models import Session
+from authlayer.observability import count, logger
+from authlayer.refresh_tokens import RefreshToken
+
+
+@dataclass(frozen=True)
+class Renewed:
+    session: Session
+    token: RefreshToken
+
+    def cookie_max_age(self, now: int) -> int:
+        return min(self.session.idle_expires_at, self.session.absolute_expires_at) - now
+
+
+def start(settings: Settings, user_id: str, user_agent: str, ip: str) -> Renewed:
+    """A new session (a new token family) for a successful login (ASVS 4.0.3 3.2.1)."""
+    now = clock.now()
+    session_id = refresh_tokens.new_session_id()
+    token = refresh_tokens.new_token(session_id)
+    absolute = now + settings.refresh_absolute_ttl
+    session = Session(
+        id=session_id,
+        user_id=user_id,
+        token_hash=token.hash,
+        nonce=b"",
+        rotated_at=now,
+        created_at=clock.now_ms(),
+        last_used_at=now,
+        idle_expires_at=min(now + settings.refresh_idle_ttl, absolute),
+        absolute_expires_at=absolute,
+        user_agent=user_agent,
+        ip=ip,
+    )
+    store.create(session)
+    return Renewed(session, token)
+
+
+def _invalid() -> UnauthorizedError:
+    return UnauthorizedError("Invalid refresh token")
+
+
+def refresh(settings: Settings, raw_token: str) -> Renewed:
+    """Rotate the presented token, or replay the grace window, or detect reuse. 401 otherwise."""
+    token = refresh_tokens.parse(raw_token)
+    if token is None:
+        raise _invalid()
+    for _ in range(3):  # a lost race re-reads once or twice, then gives up with 401
+        session = store.get(token.session_id)
+        if session is None:
+            raise _invalid()
+        now = clock.now()
+        if session.ended(now):
+            logger.info("refresh on ended session", extra={"session_id": session.id, "reason": session.revoked_reason})
+            raise _invalid()
+        presented = token.hash
+        if refresh_tokens.same_hash(presented, session.token_hash):
+            nonce = refresh_tokens.new_nonce()
+            child = token.child(nonce)
+            result = store.rotate(session, presented, child.hash, nonce, now)
+            if result is WriteResult.OK:
+                session.token_hash, session.nonce, session.rotated_at = child.hash, nonce, now
+                session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
+                count("RefreshRotated")
+                return Renewed(session, child)
+        elif session.history and refresh_tokens.same_hash(presented, session.history[-1]):
+            if now - session.rotated_at > settings.refresh_reuse_grace:
+                _revoke_on_reuse(session, now, "parent replayed after the grace window")
+            # Grace window: the immediate parent re-derives the one live child (same nonce).
+            child = token.child(session.nonce)
+            if not refresh_tokens.same_hash(child.hash, session.token_hash):
+                _revoke_on_reuse(session, now, "parent does not lead to the live token")
+            result = store.touch(session, now)
+            if result is WriteResult.OK:
+                session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
+                count("RefreshGraceReplay")
+                return Renewed(session, child)
+        elif any(refresh_tokens.same_hash(presented, old) for old in session.history):
+            _revoke_on_reuse(session, now, "older token replayed")
+        else:
+            # Right session id, unknown secret: a guess or a truncated token. No side effects,
+            # so nobody who merely knows a session id can end it (catalogue 17).
+            raise _invalid()
+        if result is WriteResult.USER_REJECTED:
+            # Blocked, deleted, or sessions ended by a password change (ASVS 5.0 7.4.2-7.4.3).
+            store.revoke(session.id, now, "user rejected")
+            raise _invalid()
+        # SESSION_CHANGED: a concurrent refresh or a revocation won; look again.
+    raise _invalid()
+
+
+def _revoke_on_reuse(session: Session, now: int, why: str) -> None:
+    """Reuse of a rotated token: we cannot tell thief from owner, so end the family (RFC 9700 §4.14.2)."""
+    store.revoke(session.id, now, "reuse")
+    logger.warning("refresh token reuse detected, session revoked", extra={"session_id": session.id, "user_id": session.user_id, "why": why})
+    count("RefreshTokenReuse")
+    raise _invalid()

@@ -1,0 +1,62 @@
+"""Password hashing: argon2id at OWASP's minimum (m=19 MiB, t=2, p=1, ASVS 5.0 11.4.2 / App. C).
+
+bcrypt hashes imported from Strapi verify too and are replaced by argon2id at the next login.
+Passwords are verified exactly as received: no trimming, folding or truncation (ASVS 5.0 6.2.8).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
+_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+BCRYPT_MAX_BYTES = 72  # bcrypt ignores the rest; refuse instead of silently truncating
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher.hash("dummy password for unknown users")
+
+
+def burn_verification(password: str) -> None:
+    """Spend one verification on an unknown user, so timing does not reveal it (ASVS 5.0 6.3.8)."""
+    verify_password(password, _dummy_hash())
+
+
+def verify_password(password: str, stored_hash: str) -> bool:
+    if stored_hash.startswith(_BCRYPT_PREFIXES):
+        return _verify_bcrypt(password, stored_hash)
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """True for bcrypt imports and for argon2 hashes made with other parameters."""
+    if stored_hash.startswith(_BCRYPT_PREFIXES):
+        return True
+    try:
+        return _hasher.check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True
+
+
+def _verify_bcrypt(password: str, stored_hash: str) -> bool:
+    import bcrypt  # imported on first use: only imported Strapi users need it
+
+    secret = password.encode("utf-8")
+    if len(secret) > BCRYPT_MAX_BYTES:
+        return False
+    # Strapi's bcryptjs writes $2a$/$2b$; the bcrypt package accepts those and $2y$.
+    try:
+        return bcrypt.checkpw(secret, stored_hash.encode("ascii"))
+    except ValueError:
+        return False

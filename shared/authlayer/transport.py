@@ -1,0 +1,105 @@
+"""How refresh tokens travel: an httpOnly cookie for browsers, the JSON body for opted-in clients.
+
+- Default: cookie only, never in a body (ASVS 5.0 3.3.4); Secure + __Host- outside plain-http dev.
+- ``X-Refresh-Token-Transport: body``: the token is returned as ``refreshToken`` and no cookie is set.
+- A request with both a cookie and a body token uses the cookie (the tutorial's frontend sends
+  its access JWT in the body next to the cookie).
+- Cookie-authenticated POSTs must be JSON and come from an allowed origin (ASVS 4.0.3 13.2.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from authlayer import access_tokens, clock, errors
+from authlayer.config import Settings
+from authlayer.http import Request, Response
+from authlayer.keys import KeySet
+from authlayer.logic.sessions import Renewed
+from authlayer.refresh_tokens import RefreshToken
+
+BODY_MODE_HEADER = "x-refresh-token-transport"
+
+
+def wants_body(request: Request) -> bool:
+    return request.headers.get(BODY_MODE_HEADER, "").strip().lower() == "body"
+
+
+def issuer(settings: Settings, request: Request) -> str:
+    """TOKEN_ISSUER, or the API's own https origin (what API Gateway's JWT authorizer expects)."""
+    return settings.token_issuer or f"https://{request.domain}"
+
+
+@dataclass(frozen=True)
+class PresentedToken:
+    raw: str
+    from_cookie: bool
+
+
+def presented_refresh_token(settings: Settings, request: Request, body: dict[str, Any]) -> PresentedToken | None:
+    cookie = request.cookies.get(settings.cookie_name)
+    if cookie:
+        check_cookie_request(settings, request)
+        return PresentedToken(cookie, from_cookie=True)
+    body_token = body.get("refreshToken")
+    return PresentedToken(body_token, from_cookie=False) if isinstance(body_token, str) and body_token else None
+
+
+def check_cookie_request(settings: Settings, request: Request) -> None:
+    """CSRF defence for cookie-authenticated POSTs: JSON content type and an allowed Origin.
+
+    A JSON Content-Type cannot be sent cross-site without a CORS preflight, which only allowed
+    origins pass; the Origin check catches the rest (ASVS 5.0 3.5.1-3.5.3).
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise errors.UnsupportedMediaTypeError("Content-Type must be application/json")
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in allowed_origins(settings, request):
+        raise errors.ForbiddenError("Origin not allowed")
+    if request.headers.get("sec-fetch-site") == "cross-site" and origin is None:
+        raise errors.ForbiddenError("Cross-site request refused")
+
+
+def allowed_origins(settings: Settings, request: Request) -> set[str]:
+    return {*settings.allowed_origins, f"https://{request.domain}"}
+
+
+def set_cookie(settings: Settings, token: RefreshToken, max_age: int) -> str:
+    return _cookie(settings, settings.cookie_name, str(token), max(max_age, 0))
+
+
+def clear_cookie(settings: Settings) -> str:
+    # Same name, path and attributes as when set, so the browser really drops it (ASVS 4.0.3 3.3.1).
+    return _cookie(settings, settings.cookie_name, "", 0)
+
+
+def _cookie(settings: Settings, name: str, value: str, max_age: int) -> str:
+    parts = [f"{name}={value}", f"Path={settings.cookie_path}", f"Max-Age={max_age}", "HttpOnly"]
+    parts.append(f"SameSite={settings.cookie_samesite}")
+    if settings.cookie_secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def token_response(
+    settings: Settings, request: Request, body: dict[str, Any], token: RefreshToken, max_age: int
+) -> Response:
+    """200 with the body given, the refresh token in a cookie or, in body mode, in the body."""
+    if wants_body(request):
+        return Response(200, {**body, "refreshToken": str(token)})
+    return Response(200, body, cookies=[set_cookie(settings, token, max_age)])
+
+
+def signed_in(
+    settings: Settings,
+    request: Request,
+    keys: KeySet,
+    user_id: str,
+    renewed: Renewed,
+    body: dict[str, Any] | None = None,
+) -> Response:
+    """The answer to a login, registration or refresh: a fresh access JWT plus the refresh token."""
+    jwt = access_tokens.issue(settings, keys, issuer(settings, request), user_id, renewed.session.id)
+    return token_response(settings, request, {"jwt": jwt, **(body or {})}, renewed.token, renewed.cookie_max_age(clock.now()))
