@@ -15,6 +15,7 @@ from authlayer.keys import KeySet
 ALGORITHM = "RS256"  # one algorithm, asymmetric only (RFC 8725 §3.1, ASVS 5.0 9.1.2)
 # Headers that would make a verifier fetch or trust a key named by the token (RFC 8725 §3.10).
 _FORBIDDEN_HEADERS = {"jku", "x5u", "jwk", "x5c"}
+MAX_TOKEN_CHARS = 8192  # ours are ~800; refuse huge inputs before decoding them
 
 
 class TokenError(Exception):
@@ -28,9 +29,11 @@ def encode(claims: dict[str, Any], keys: KeySet, typ: str) -> str:
 def decode(
     token: str, keys: KeySet, *, typ: str, issuer: str, audience: str, required: list[str], leeway: int
 ) -> dict[str, Any]:
+    if not token.isascii() or len(token) > MAX_TOKEN_CHARS:  # compact JWS is base64url and dots
+        raise TokenError("malformed token")
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as error:
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
         raise TokenError("malformed token") from error
     if header.get("alg") != ALGORITHM:
         raise TokenError("algorithm not allowed")

@@ -20,8 +20,17 @@ from authlayer.observability import logger
 
 # Short timeouts: a login should fail fast with 503 rather than hang until the Lambda timeout.
 _CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 3})
+
+
+class _BytesDeserializer(TypeDeserializer):
+    """Binary attributes (also inside lists) as plain bytes, not boto3's Binary wrapper."""
+
+    def _deserialize_b(self, value: bytes) -> bytes:
+        return bytes(value)
+
+
 _serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+_deserializer = _BytesDeserializer()
 
 
 @lru_cache(maxsize=1)
@@ -39,9 +48,7 @@ def to_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    out = {k: _deserializer.deserialize(v) for k, v in item.items()}
-    # Binary attributes come back as boto3 Binary wrappers; the layer works with bytes.
-    return {k: (v.value if hasattr(v, "value") and isinstance(getattr(v, "value"), bytes) else v) for k, v in out.items()}
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
 def error_code(error: ClientError) -> str:
