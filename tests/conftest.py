@@ -94,6 +94,9 @@ HANDLERS = {
     "refresh": "functions/refresh/refresh.py",
     "me": "functions/me/me.py",
     "keys": "functions/keys/keys.py",
+    "logout": "functions/logout/logout.py",
+    "sessions": "functions/sessions/sessions.py",
+    "change_password": "functions/change_password/change_password.py",
 }
 
 
@@ -140,8 +143,11 @@ class Api:
         cookies: list[str] | None = None,
         headers: dict[str, str | None] | None = None,
         raw_body: str | None = None,
+        path_params: dict[str, str] | None = None,
     ) -> Answer:
         event = copy.deepcopy(load_event(event_file))
+        if path_params is not None:
+            event["pathParameters"] = path_params
         if body is not ...:
             event["body"] = json.dumps(body)
         if raw_body is not None:
@@ -173,6 +179,18 @@ class Api:
 
     def me(self, jwt: str) -> Answer:
         return self.call("me", "me.json", headers={"authorization": f"Bearer {jwt}"})
+
+    def logout(self, token: str, everywhere: bool = False, **kwargs: Any) -> Answer:
+        event = "logout-all.json" if everywhere else "logout.json"
+        return self.call("logout", event, cookies=[f"__Host-refreshToken={token}"], **kwargs)
+
+    def sessions(self, jwt: str) -> Answer:
+        return self.call("sessions", "sessions-list.json", headers={"authorization": f"Bearer {jwt}"})
+
+    def delete_session(self, jwt: str, session_id: str) -> Answer:
+        return self.call(
+            "sessions", "sessions-delete.json", headers={"authorization": f"Bearer {jwt}"}, path_params={"id": session_id}
+        )
 
 
 def cookie_value(answer: Answer, name: str = "__Host-refreshToken") -> str:

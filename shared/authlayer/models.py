@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
@@ -140,3 +140,25 @@ def username_key(username: str) -> str:
 
 def email_key(email: str) -> str:
     return unicodedata.normalize("NFC", email).strip().lower()
+
+
+class LogoutRequest(_Strict):
+    scope: Literal["current", "all"] = "current"
+    refreshToken: str | None = Field(default=None, max_length=2048)  # noqa: N815 - body-mode clients
+
+
+class ChangePasswordRequest(_Strict):
+    currentPassword: Password  # noqa: N815 - Strapi's names
+    password: Annotated[Password, Field(min_length=8)]
+    passwordConfirmation: Password  # noqa: N815
+
+
+def session_view(session: Session, current_session_id: str) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "createdAt": iso(session.created_at / 1000),
+        "lastUsedAt": iso(session.last_used_at),
+        "userAgent": session.user_agent,
+        "ip": session.ip,
+        "current": session.id == current_session_id,
+    }

@@ -60,6 +60,10 @@ def same_hash(a: bytes | None, b: bytes | None) -> bool:
     return a is not None and b is not None and hmac.compare_digest(a, b)
 
 
+def valid_session_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_SESSION_ID.match(value))
+
+
 def parse(raw: object) -> RefreshToken | None:
     """The token, or None for anything that is not exactly our format (never an exception)."""
     if not isinstance(raw, str) or len(raw) != 66:

@@ -144,3 +144,56 @@ def user_condition_check(user_id: str, session_created_ms: int) -> dict[str, Any
             "ExpressionAttributeValues": dynamo.to_values({":false": False, ":created": session_created_ms}),
         }
     }
+
+
+def update(user_id: str, updated_at: str, **fields: Any) -> bool:
+    """Set some of: blocked, confirmed, password_hash, tokens_not_before. False if no such user."""
+    allowed = {"blocked", "confirmed", "password_hash", "tokens_not_before"}
+    if not fields or not set(fields) <= allowed:
+        raise ValueError(f"can only update {sorted(allowed)}")
+    names = {f"#{k}": k for k in fields}
+    values = {f":{k}": v for k, v in fields.items()} | {":now": updated_at}
+    assignments = ", ".join(f"#{k} = :{k}" for k in fields)
+    try:
+        with dynamo.unavailable_on_failure("update_user"):
+            dynamo.client().update_item(
+                TableName=_table(),
+                Key=user_key(user_id),
+                UpdateExpression=f"SET {assignments}, updated_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=dynamo.to_values(values),
+            )
+    except ClientError:
+        return False
+    return True
+
+
+def delete(user: User) -> None:
+    """Remove the user and both guards in one transaction (the names become free again)."""
+    keys = [
+        user_key(user.id),
+        {"pk": {"S": f"USERNAME#{username_key(user.username)}"}},
+        {"pk": {"S": f"EMAIL#{email_key(user.email)}"}},
+    ]
+    with dynamo.unavailable_on_failure("delete_user"):
+        dynamo.client().transact_write_items(
+            TransactItems=[{"Delete": {"TableName": _table(), "Key": key}} for key in keys]
+        )
+
+
+def list_all() -> list[User]:
+    """Every user, for operators (authctl). A scan is fine here: never on a request path."""
+    users: list[User] = []
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "FilterExpression": "begins_with(pk, :prefix)",
+        "ExpressionAttributeValues": dynamo.to_values({":prefix": "USER#"}),
+    }
+    while True:
+        with dynamo.unavailable_on_failure("list_users"):
+            page = dynamo.client().scan(**kwargs)
+        users.extend(to_user(i) for i in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return sorted(users, key=lambda u: u.created_at)
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

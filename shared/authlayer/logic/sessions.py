@@ -8,7 +8,7 @@ from authlayer import clock, refresh_tokens
 from authlayer.config import Settings
 from authlayer.dal import sessions as store
 from authlayer.dal.sessions import WriteResult
-from authlayer.errors import UnauthorizedError
+from authlayer.errors import NotFoundError, UnauthorizedError
 from authlayer.models import Session
 from authlayer.observability import count, logger
 from authlayer.refresh_tokens import RefreshToken
@@ -105,3 +105,44 @@ def _revoke_on_reuse(session: Session, now: int, why: str) -> None:
     logger.warning("refresh token reuse detected, session revoked", extra={"session_id": session.id, "user_id": session.user_id, "why": why})
     count("RefreshTokenReuse")
     raise _invalid()
+
+
+def logout(raw_token: str | None, everywhere: bool) -> None:
+    """End the presented token's session (or all of its user's). Idempotent: no error if already over.
+
+    Only a token that is the session's live one (or its grace-window parent) may end it, so a
+    guessed token with a real session id changes nothing.
+    """
+    token = refresh_tokens.parse(raw_token) if raw_token else None
+    session = store.get(token.session_id) if token else None
+    if token is None or session is None or not _may_act_for(session, token):
+        return
+    if everywhere:
+        from authlayer.logic.accounts import end_all_sessions
+
+        end_all_sessions(session.user_id, "logout all")
+    else:
+        store.revoke(session.id, clock.now(), "logout")
+    count("Logout")
+    logger.info("logout", extra={"user_id": session.user_id, "session_id": session.id, "everywhere": everywhere})
+
+
+def _may_act_for(session: Session, token: RefreshToken) -> bool:
+    return refresh_tokens.same_hash(token.hash, session.token_hash) or (
+        bool(session.history) and refresh_tokens.same_hash(token.hash, session.history[-1])
+    )
+
+
+def active_for_user(user_id: str, tokens_not_before: int) -> list[Session]:
+    now = clock.now()
+    return [s for s in store.list_for_user(user_id) if not s.ended(now) and s.created_at >= tokens_not_before]
+
+
+def revoke_own(user_id: str, session_id: str) -> None:
+    """End one of the caller's sessions; someone else's is indistinguishable from a missing one."""
+    session = store.get(session_id) if refresh_tokens.valid_session_id(session_id) else None
+    if session is None or session.user_id != user_id or session.ended(clock.now()):
+        raise NotFoundError("Session not found")
+    store.revoke(session.id, clock.now(), "revoked by user")
+    count("SessionsRevoked")
+    logger.info("session revoked by user", extra={"user_id": user_id, "session_id": session.id})
