@@ -1,0 +1,1 @@
+"""authctl: operator commands for sam-refresh-auth (users, sessions, keys, Strapi import)."""
