@@ -56,6 +56,8 @@ class Settings(BaseModel):
     cookie_samesite: Literal["Strict", "Lax", "None"] = "Strict"
     signing_key_pem: str = ""  # SIGNING_KEY (PEM) wins over SIGNING_KEY_PARAMETER (SSM name)
     signing_key_parameter: str = ""
+    login_max_failures: int = 5  # attempts before the account cools down
+    login_lockout: int = 60  # seconds between attempts once cooling down
     leeway: int = 30  # seconds of clock skew tolerated on exp/nbf/iat (RFC 7519 §4.1.4)
 
     @property
@@ -74,6 +76,7 @@ _DURATIONS = {
     "REFRESH_IDLE_TTL": ("refresh_idle_ttl", "REFRESH_TOKEN_EXPIRES"),
     "REFRESH_ABSOLUTE_TTL": ("refresh_absolute_ttl", None),
     "REFRESH_REUSE_GRACE": ("refresh_reuse_grace", None),
+    "LOGIN_LOCKOUT": ("login_lockout", None),
 }
 
 
@@ -96,6 +99,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     for name, field in (("REGISTRATION_ENABLED", "registration_enabled"), ("COOKIE_SECURE", "cookie_secure")):
         if env.get(name, "").strip():
             values[field] = parse_bool(name, env[name])
+    if env.get("LOGIN_MAX_FAILURES", "").strip():
+        raw = env["LOGIN_MAX_FAILURES"].strip()
+        if not raw.isdigit():
+            raise ConfigError(f"LOGIN_MAX_FAILURES={raw!r} is not a whole number")
+        values["login_max_failures"] = int(raw)
     if env.get("COOKIE_SAMESITE", "").strip():
         samesite = env["COOKIE_SAMESITE"].strip().capitalize()
         if samesite not in {"Strict", "Lax", "None"}:
@@ -123,6 +131,9 @@ def _check_ranges(s: Settings) -> None:
         raise ConfigError("REFRESH_IDLE_TTL and REFRESH_ABSOLUTE_TTL must be at least 1 second")
     if s.cookie_samesite == "None" and not s.cookie_secure:
         raise ConfigError("COOKIE_SAMESITE=None needs COOKIE_SECURE=true (browsers drop it otherwise)")
+    # ASVS 4.0.3 2.2.1: at most 100 failed attempts per hour and account.
+    if s.login_max_failures < 1 or s.login_lockout < 1 or s.login_max_failures + 3600 / s.login_lockout > 100:
+        raise ConfigError("LOGIN_MAX_FAILURES and LOGIN_LOCKOUT must allow at most 100 failures an hour")
     if not s.token_audience:
         raise ConfigError("TOKEN_AUDIENCE must not be empty")
 

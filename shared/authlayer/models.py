@@ -27,6 +27,8 @@ class User:
     created_at: str = ""
     updated_at: str = ""
     tokens_not_before: int = 0  # ms; sessions created before this are over (ASVS 5.0 7.4.1)
+    failed_logins: int = 0  # login attempts since the last success (ASVS 4.0.3 2.2.1)
+    last_failed_at: int = 0
 
     def sanitized(self) -> dict[str, Any]:
         """Strapi's sanitized user: never the hash or anything secret."""

@@ -117,8 +117,7 @@ def test_grace_zero_makes_any_replay_theft(api, demo_user, settings_env):
     with freeze_time(T0) as clock:
         parent = login_token(api)
         child = cookie_value(api.refresh_cookie(parent))
-        clock.tick(1)
-        assert api.refresh_cookie(parent).status == 401
+        assert api.refresh_cookie(parent).status == 401  # even within the same second
         assert api.refresh_cookie(child).status == 401
 
 

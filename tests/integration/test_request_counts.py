@@ -16,7 +16,7 @@ def dynamodb_calls(api):
 
 def test_login_refresh_and_me_round_trips(api, demo_user, dynamodb_calls):
     login = api.login("demo@example.com")
-    assert dynamodb_calls == ["Query", "PutItem"]
+    assert dynamodb_calls == ["Query", "UpdateItem", "TransactWriteItems"]
     dynamodb_calls.clear()
     refreshed = api.refresh_cookie(cookie_value(login))
     assert dynamodb_calls == ["GetItem", "TransactWriteItems"]

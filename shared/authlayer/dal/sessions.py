@@ -74,11 +74,19 @@ def _item(s: Session) -> dict[str, Any]:
     )
 
 
-def create(session: Session) -> None:
-    with dynamo.unavailable_on_failure("create_session"):
-        dynamo.client().put_item(
-            TableName=_table(), Item=_item(session), ConditionExpression="attribute_not_exists(pk)"
-        )
+def create(session: Session, reset_login_attempts: bool = False) -> None:
+    """Store a new session; after a password login, in one transaction with the counter reset."""
+    put = {"TableName": _table(), "Item": _item(session), "ConditionExpression": "attribute_not_exists(pk)"}
+    try:
+        with dynamo.unavailable_on_failure("create_session"):
+            if reset_login_attempts:
+                dynamo.client().transact_write_items(
+                    TransactItems=[{"Put": put}, users.reset_login_attempts_item(session.user_id)]
+                )
+            else:
+                dynamo.client().put_item(**put)
+    except ClientError:
+        raise ServiceUnavailableError() from None  # a 128-bit id collision or a deleted user: retry
 
 
 def get(session_id: str) -> Session | None:

@@ -41,6 +41,8 @@ def to_user(item: dict[str, Any]) -> User:
         created_at=v.get("created_at", ""),
         updated_at=v.get("updated_at", ""),
         tokens_not_before=int(v.get("tokens_not_before", 0)),
+        failed_logins=int(v.get("failed_logins", 0)),
+        last_failed_at=int(v.get("last_failed_at", 0)),
     )
 
 
@@ -197,3 +199,40 @@ def list_all() -> list[User]:
         if "LastEvaluatedKey" not in page:
             return sorted(users, key=lambda u: u.created_at)
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int) -> bool:
+    """Count a login attempt *before* the password is checked, atomically (ASVS 4.0.3 2.2.1, 11.1.6).
+
+    Allowed while fewer than ``max_failures`` attempts failed since the last success, then once
+    per ``lockout`` seconds. Parallel guesses cannot all slip through: each one is one conditional
+    ADD, so at most ``max_failures`` hash checks run in a burst. False: the account is cooling down.
+    """
+    try:
+        with dynamo.unavailable_on_failure("claim_login_attempt"):
+            dynamo.client().update_item(
+                TableName=_table(),
+                Key=user_key(user_id),
+                UpdateExpression="ADD failed_logins :one SET last_failed_at = :now",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(failed_logins) "
+                "OR failed_logins < :max OR last_failed_at <= :edge)",
+                ExpressionAttributeValues=dynamo.to_values(
+                    {":one": 1, ":now": now, ":max": max_failures, ":edge": now - lockout}
+                ),
+            )
+    except ClientError:
+        return False
+    return True
+
+
+def reset_login_attempts_item(user_id: str) -> dict[str, Any]:
+    """A TransactWriteItems Update that clears the attempt counter after a successful login."""
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": user_key(user_id),
+            "UpdateExpression": "SET failed_logins = :zero",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": dynamo.to_values({":zero": 0}),
+        }
+    }

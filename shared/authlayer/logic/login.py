@@ -5,7 +5,7 @@ from __future__ import annotations
 from authlayer import accounts, clock, passwords
 from authlayer.config import Settings
 from authlayer.dal import users as user_store
-from authlayer.errors import ApplicationError, invalid_credentials
+from authlayer.errors import ApplicationError, RateLimitError, invalid_credentials
 from authlayer.logic import sessions
 from authlayer.models import LoginRequest, RegisterRequest, User, iso
 from authlayer.observability import count, logger
@@ -18,6 +18,11 @@ def login(settings: Settings, body: LoginRequest, user_agent: str, ip: str) -> t
         count("LoginFailed")
         logger.info("login failed", extra={"reason": "unknown identifier"})
         raise invalid_credentials()
+    if not user_store.claim_login_attempt(user.id, clock.now(), settings.login_max_failures, settings.login_lockout):
+        count("LoginThrottled")
+        logger.warning("login throttled", extra={"user_id": user.id})
+        retry_after = max(1, user.last_failed_at + settings.login_lockout - clock.now())
+        raise RateLimitError("Too many login attempts, please try again later", retry_after)
     if not passwords.verify_password(body.password, user.password_hash):
         count("LoginFailed")
         logger.info("login failed", extra={"user_id": user.id, "reason": "wrong password"})
@@ -32,7 +37,7 @@ def login(settings: Settings, body: LoginRequest, user_agent: str, ip: str) -> t
         if user_store.replace_password_hash(user.id, user.password_hash, new_hash, iso(clock.now())):
             user.password_hash = new_hash
             logger.info("password hash upgraded", extra={"user_id": user.id})
-    renewed = sessions.start(settings, user.id, user_agent, ip)
+    renewed = sessions.start(settings, user.id, user_agent, ip, after_password=True)
     count("LoginSucceeded")
     logger.info("login succeeded", extra={"user_id": user.id, "session_id": renewed.session.id})
     return user, renewed

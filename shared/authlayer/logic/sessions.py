@@ -23,7 +23,7 @@ class Renewed:
         return min(self.session.idle_expires_at, self.session.absolute_expires_at) - now
 
 
-def start(settings: Settings, user_id: str, user_agent: str, ip: str) -> Renewed:
+def start(settings: Settings, user_id: str, user_agent: str, ip: str, after_password: bool = False) -> Renewed:
     """A new session (a new token family) for a successful login (ASVS 4.0.3 3.2.1)."""
     now = clock.now()
     session_id = refresh_tokens.new_session_id()
@@ -42,7 +42,7 @@ def start(settings: Settings, user_id: str, user_agent: str, ip: str) -> Renewed
         user_agent=user_agent,
         ip=ip,
     )
-    store.create(session)
+    store.create(session, reset_login_attempts=after_password)
     return Renewed(session, token)
 
 
@@ -74,8 +74,9 @@ def refresh(settings: Settings, raw_token: str) -> Renewed:
                 count("RefreshRotated")
                 return Renewed(session, child)
         elif session.history and refresh_tokens.same_hash(presented, session.history[-1]):
-            if now - session.rotated_at > settings.refresh_reuse_grace:
-                _revoke_on_reuse(session, now, "parent replayed after the grace window")
+            grace = settings.refresh_reuse_grace
+            if grace == 0 or now - session.rotated_at > grace:  # 0 means no replay at all
+                _revoke_on_reuse(session, now, "parent replayed outside the grace window")
             # Grace window: the immediate parent re-derives the one live child (same nonce).
             child = token.child(session.nonce)
             if not refresh_tokens.same_hash(child.hash, session.token_hash):

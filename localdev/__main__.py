@@ -1,0 +1,138 @@
+"""`python -m localdev`: the API of template.yaml on http://127.0.0.1:3000, no Docker needed.
+
+Environment: PORT (3000), LOCAL_BIND (127.0.0.1; 0.0.0.0 lets `sam local` containers reach the
+embedded moto server), MOTO_PORT (free port), DEMO_PASSWORD (random), LOCAL_CONCURRENCY (4
+workers per function), and any of the template's environment variable names
+(e.g. ACCESS_TOKEN_TTL=20s) to override its defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import make_server
+
+from localdev import backend, settings
+from localdev.cors import Cors
+from localdev.server import Gateway
+from localdev.template import Function, cors_configuration, functions, globals_environment, load_template
+from localdev.workers import FunctionPool
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m localdev", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument("--host", default=os.environ.get("LOCAL_BIND", "127.0.0.1"))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "0")))
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    parser.add_argument("--web", type=Path, default=ROOT / "web")
+    parser.add_argument("--state-dir", type=Path, default=ROOT / ".local-state")
+    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("LOCAL_CONCURRENCY", "4")))
+    parser.add_argument("--no-demo-user", action="store_true")
+    return parser.parse_args(argv)
+
+
+def write_sam_env(path: Path, funcs: list[Function], moto_port: int) -> None:
+    """--env-vars file for `sam local start-api`: functions in Docker reach moto via the host."""
+    endpoint = f"http://host.docker.internal:{moto_port}"
+    variables = {"AWS_ENDPOINT_URL_DYNAMODB": endpoint, "AWS_ENDPOINT_URL_SSM": endpoint}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({f.name: variables for f in funcs}, indent=2) + "\n")
+
+
+def banner(
+    url: str,
+    endpoint: str,
+    tables: list[str],
+    parameter: str,
+    password: str | None,
+    funcs: list[Function],
+    sam_env: Path,
+) -> str:
+    routes = "\n".join(f"    {r.method:6} {url}{r.path}  -> {f.name}" for f in funcs for r in f.routes)
+    demo = (
+        f"  demo user:    username demo / email {backend.DEMO_EMAIL} / password {password}"
+        if password
+        else "  demo user:    not created (see warning above)"
+    )
+    return f"""
+Local API (API Gateway HTTP API v2 emulation) on {url}
+{routes}
+{demo}
+  embedded AWS: moto at {endpoint} (DynamoDB, SSM; region {backend.REGION}, any credentials)
+    tables:      {", ".join(tables)}
+    signing key: SSM SecureString {parameter}
+    e.g.         AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x \\
+                   aws dynamodb scan --region {backend.REGION} --table-name {tables[0] if tables else "..."}
+  sam local:    env-vars file {sam_env} (see docs/local-dev.md)
+State lives until this process stops. Ctrl-C stops everything.
+"""
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # One request line per API call from the gateway; werkzeug's own lines would also log every
+    # boto3 call the functions make to moto, which shares the werkzeug logger.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("localdev").setLevel(logging.INFO)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # SIGTERM (tests, process managers) takes the same clean path as Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background (SIGINT ignored)
+
+    template = load_template(args.template)
+    overrides = settings.overrides(args.port)
+    funcs = functions(template, args.template.parent, overrides)
+    common_env = globals_environment(template, overrides)
+
+    # Bind first: a busy port fails (werkzeug says so and exits) before anything else starts.
+    server = make_server(args.host, args.port, None, threaded=True)  # type: ignore[arg-type]
+    moto, endpoint = backend.start_moto(args.host, args.moto_port)
+    pools: dict[str, FunctionPool] = {}
+    try:
+        parameter = common_env.get("SIGNING_KEY_PARAMETER", "")
+        tables = backend.provision(endpoint, template, parameter)
+        password = None
+        if not args.no_demo_user:
+            layers = funcs[0].layers if funcs else ()
+            password = backend.create_demo_user(endpoint, common_env, layers, os.environ.get("DEMO_PASSWORD"))
+        sam_env = args.state_dir / "sam-env.json"
+        write_sam_env(sam_env, funcs, int(endpoint.rsplit(":", 1)[1]))
+
+        pools = {
+            f.name: FunctionPool(f, settings.worker_environment(f, endpoint), args.concurrency) for f in funcs
+        }
+        for pool in pools.values():  # warm one container each, in parallel, like provisioned concurrency
+            threading.Thread(target=pool.warm, daemon=True).start()
+
+        server.app = Gateway(funcs, pools, Cors(cors_configuration(template, overrides)), args.web)
+        url = f"http://127.0.0.1:{args.port}"
+        print(banner(url, endpoint, tables, parameter, password, funcs, sam_env), flush=True)
+        server.serve_forever()  # returns on Ctrl-C/SIGTERM: werkzeug swallows the KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass  # interrupted during start-up
+    finally:
+        print("\nstopping...", file=sys.stderr, flush=True)
+        server.server_close()
+        for pool in pools.values():
+            pool.close()
+        moto.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

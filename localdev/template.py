@@ -1,0 +1,368 @@
+"""Read template.yaml the way `sam local` does: functions, HttpApi routes, environment, tables.
+
+Tests import `load_template` and `create_tables` from here, so the tables of template.yaml are
+never written out a second time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+PSEUDO_PARAMETERS = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "local",
+    "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/local/local",
+}
+FUNCTION_TYPE = "AWS::Serverless::Function"
+LAYER_TYPE = "AWS::Serverless::LayerVersion"
+TABLE_TYPE = "AWS::DynamoDB::Table"
+HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+_SUB_VAR = re.compile(r"\$\{([^!][^}]*)\}")
+
+
+class TemplateError(ValueError):
+    """The template uses something the local runner cannot emulate."""
+
+
+class _TemplateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader plus CloudFormation's short-form tags (!Ref, !Sub, !If...)."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
+
+
+_TemplateLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: str | Path) -> dict[str, Any]:
+    """Parse a SAM/CloudFormation template into plain dicts, short-form tags in their long form.
+
+    Not cfn-lint's decoder: it gives the same dicts but importing it pulls in sympy and networkx,
+    4 of the runner's 5.6 s of start-up (and of every test session) on these machines.
+    """
+    with open(path, encoding="utf-8") as stream:
+        return yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a safe loader subclass
+
+
+def resources_of_type(template: Mapping[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template.get("Resources", {}).items() if res.get("Type") == type_}
+
+
+class Resolver:
+    """Evaluates intrinsic functions with `sam local`'s conventions.
+
+    !Ref to a resource gives its logical id (so embedded tables are named after logical ids and
+    match what sam local hands the functions); !GetAtt gives a plausible local ARN.
+    """
+
+    def __init__(self, template: Mapping[str, Any], parameters: Mapping[str, str] | None = None):
+        self.template = template
+        self.parameters = {
+            name: _stringify(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
+        }
+        self.parameters.update(parameters or {})
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            handler = self._FUNCTIONS.get(key)
+            if handler is not None:
+                return handler(self, arg)
+        return {k: self(v) for k, v in value.items()}
+
+    def ref(self, name: str) -> Any:
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.template.get("Resources", {}):
+            return name
+        raise TemplateError(f"!Ref to unknown name {name!r}")
+
+    def get_att(self, name: str, attribute: str) -> str:
+        resource = self.template.get("Resources", {}).get(name)
+        if resource is None:
+            raise TemplateError(f"!GetAtt of unknown resource {name!r}")
+        if resource.get("Type") == TABLE_TYPE and attribute == "Arn":
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+        return f"arn:aws:local:{REGION}:{ACCOUNT_ID}:{name}/{attribute}"
+
+    def condition(self, name: str) -> bool:
+        conditions = self.template.get("Conditions", {})
+        if name not in conditions:
+            raise TemplateError(f"unknown condition {name!r}")
+        return bool(self(conditions[name]))
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self(arg[1]))
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return _stringify(variables[name])
+            if "." in name and name.split(".", 1)[0] in self.template.get("Resources", {}):
+                return self.get_att(*name.split(".", 1))
+            return _stringify(self.ref(name))
+
+        # ${!Literal} is CloudFormation's escape for a literal ${Literal}.
+        return _SUB_VAR.sub(replace, text).replace("${!", "${")
+
+    def _get_att_arg(self, arg: Any) -> str:
+        name, attribute = arg.split(".", 1) if isinstance(arg, str) else self(arg)
+        return self.get_att(name, attribute)
+
+    def _if(self, arg: list[Any]) -> Any:
+        name, when_true, when_false = arg
+        return self(when_true if self.condition(name) else when_false)
+
+    _FUNCTIONS: dict[str, Callable[[Resolver, Any], Any]] = {
+        "Ref": lambda self, a: self.ref(a),
+        "Fn::GetAtt": _get_att_arg,
+        "Fn::Sub": _sub,
+        "Fn::Split": lambda self, a: _stringify(self(a[1])).split(a[0]),
+        "Fn::Join": lambda self, a: a[0].join(_stringify(v) for v in self(a[1])),
+        "Fn::Select": lambda self, a: self(a[1])[int(self(a[0]))],
+        "Fn::If": _if,
+        "Fn::Not": lambda self, a: not self(a[0]),
+        "Fn::Equals": lambda self, a: _stringify(self(a[0])) == _stringify(self(a[1])),
+        "Fn::And": lambda self, a: all(self(v) for v in a),
+        "Fn::Or": lambda self, a: any(self(v) for v in a),
+        "Condition": lambda self, a: self.condition(a),
+        "Fn::FindInMap": lambda self, a: self.template["Mappings"][self(a[0])][self(a[1])][self(a[2])],
+    }
+
+
+def _stringify(value: Any) -> str:
+    """Lambda environment values and template parameters are strings; YAML may give bools or ints."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --- settings: template defaults overridden by environment variables of the same env name ---
+
+
+def _environment_specs(template: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    yield template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for res in resources_of_type(template, FUNCTION_TYPE).values():
+        yield res.get("Properties", {}).get("Environment", {}).get("Variables", {})
+
+
+def parameter_env_names(template: Mapping[str, Any]) -> dict[str, str]:
+    """Parameter name -> the env var it feeds (ALLOWED_ORIGINS: !Ref AllowedOrigins)."""
+    parameters = template.get("Parameters", {})
+    names: dict[str, str] = {}
+    for variables in _environment_specs(template):
+        for env_name, raw in variables.items():
+            if isinstance(raw, dict) and raw.get("Ref") in parameters:
+                names.setdefault(raw["Ref"], env_name)
+    return names
+
+
+def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    """Each parameter's Default, or the override given under the env var name it feeds."""
+    values = {
+        name: _stringify(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
+    }
+    for parameter, env_name in parameter_env_names(template).items():
+        if env_name in overrides:
+            values[parameter] = overrides[env_name]
+    return values
+
+
+# --- functions and routes ---
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # upper case; ANY matches every method
+    path: str  # API Gateway syntax: /api/sessions/{id}, /{proxy+}
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str
+    code_uri: Path
+    layers: tuple[Path, ...]
+    runtime: str
+    memory_size: int
+    timeout: int
+    environment: dict[str, str] = field(hash=False)
+    routes: tuple[Route, ...] = ()
+
+
+def _merged_property(globals_: Mapping[str, Any], props: Mapping[str, Any], key: str, default: Any) -> Any:
+    return props.get(key, globals_.get(key, default))
+
+
+def _layer_paths(template: Mapping[str, Any], base_dir: Path, layers: list[Any]) -> tuple[Path, ...]:
+    paths = []
+    for layer in layers:
+        name = layer.get("Ref") if isinstance(layer, dict) else None
+        resource = template.get("Resources", {}).get(name or "")
+        if not resource or resource.get("Type") != LAYER_TYPE:
+            raise TemplateError(f"layer {layer!r} is not a local AWS::Serverless::LayerVersion")
+        content = base_dir / resource["Properties"]["ContentUri"]
+        # With a BuildMethod SAM copies ContentUri into python/; without one the folder must already
+        # hold python/, which is what Lambda puts on sys.path (/opt/python).
+        if "BuildMethod" not in resource.get("Metadata", {}) and (content / "python").is_dir():
+            content = content / "python"
+        paths.append(content.resolve())
+    return tuple(paths)
+
+
+def function_environment(
+    template: Mapping[str, Any],
+    function_props: Mapping[str, Any],
+    resolve: Resolver,
+    overrides: Mapping[str, str],
+) -> dict[str, str]:
+    """Globals.Function.Environment.Variables merged with the function's own, resolved.
+
+    Literal values can be overridden by an env var of the same name; !Ref to a parameter is
+    overridden through the parameter (see parameter_values); !Ref to a table stays its logical id.
+    """
+    globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    raw = {**globals_env, **function_props.get("Environment", {}).get("Variables", {})}
+    env = {}
+    for name, value in raw.items():
+        if not isinstance(value, dict) and name in overrides:
+            env[name] = overrides[name]
+        else:
+            env[name] = _stringify(resolve(value))
+    return env
+
+
+def functions(
+    template: Mapping[str, Any], base_dir: str | Path, overrides: Mapping[str, str] | None = None
+) -> list[Function]:
+    """Every AWS::Serverless::Function with its HttpApi routes and resolved environment."""
+    overrides = overrides or {}
+    base_dir = Path(base_dir)
+    resolve = Resolver(template, parameter_values(template, overrides))
+    globals_ = template.get("Globals", {}).get("Function", {})
+    result = []
+    for name, res in resources_of_type(template, FUNCTION_TYPE).items():
+        props = res.get("Properties", {})
+        routes = []
+        for event in props.get("Events", {}).values():
+            if event.get("Type") != "HttpApi":
+                continue  # REST (Api) events, queues, schedules: not served by this runner
+            event_props = resolve(event.get("Properties", {}))
+            method = str(event_props.get("Method", "ANY")).upper()
+            routes.append(
+                Route(
+                    "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method,
+                    event_props.get("Path", "$default"),
+                )
+            )
+        result.append(
+            Function(
+                name=name,
+                handler=_merged_property(globals_, props, "Handler", ""),
+                code_uri=(base_dir / _merged_property(globals_, props, "CodeUri", ".")).resolve(),
+                layers=_layer_paths(template, base_dir, _merged_property(globals_, props, "Layers", [])),
+                runtime=_merged_property(globals_, props, "Runtime", ""),
+                memory_size=int(_merged_property(globals_, props, "MemorySize", 128)),
+                timeout=int(_merged_property(globals_, props, "Timeout", 3)),
+                environment=function_environment(template, props, resolve, overrides),
+                routes=tuple(routes),
+            )
+        )
+    return result
+
+
+def globals_environment(
+    template: Mapping[str, Any], overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Globals.Function.Environment resolved: what every function sees (used for the demo user)."""
+    overrides = overrides or {}
+    resolve = Resolver(template, parameter_values(template, overrides))
+    return function_environment(template, {}, resolve, overrides)
+
+
+def cors_configuration(
+    template: Mapping[str, Any], overrides: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The HttpApi's CorsConfiguration, resolved (AllowOrigins: !Split [",", !Ref AllowedOrigins])."""
+    resolve = Resolver(template, parameter_values(template, overrides or {}))
+    configs = [
+        res.get("Properties", {}).get("CorsConfiguration")
+        for res in resources_of_type(template, HTTP_API_TYPE).values()
+    ]
+    configs.append(template.get("Globals", {}).get("HttpApi", {}).get("CorsConfiguration"))
+    config = next((c for c in configs if c), None)
+    if config is None:
+        return {}
+    if config is True:  # SAM shorthand: CorsConfiguration: true allows any origin
+        return {"AllowOrigins": ["*"], "AllowMethods": ["*"], "AllowHeaders": ["*"]}
+    return resolve(config)
+
+
+# --- tables ---
+
+
+def table_definitions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """create_table arguments of each AWS::DynamoDB::Table, named after its logical id."""
+    resolve = Resolver(template)
+    definitions = {}
+    for name, res in resources_of_type(template, TABLE_TYPE).items():
+        props = resolve(res.get("Properties", {}))
+        args: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        for key in (
+            "GlobalSecondaryIndexes",
+            "LocalSecondaryIndexes",
+            "ProvisionedThroughput",
+            "StreamSpecification",
+        ):
+            if key in props:
+                args[key] = props[key]
+        definitions[name] = args
+    return definitions
+
+
+def create_tables(dynamodb_client: Any, template: Mapping[str, Any]) -> list[str]:
+    """Create the template's tables (with their TTL) through a boto3 DynamoDB client (moto or local)."""
+    created = []
+    for name, args in table_definitions(template).items():
+        dynamodb_client.create_table(**args)
+        ttl = Resolver(template)(template["Resources"][name]["Properties"].get("TimeToLiveSpecification"))
+        if ttl and ttl.get("Enabled"):
+            dynamodb_client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        created.append(name)
+    return created

@@ -1,0 +1,155 @@
+"""Starts the local runner (`python -m localdev`) as a subprocess and talks to it over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_PASSWORD = "e2e demo password"
+START_TIMEOUT = 90.0  # seconds; a cold start imports moto, boto3 and Powertools on slow machines
+STOP_TIMEOUT = 15.0
+# Settings a developer's shell may hold; a run must not depend on them.
+SETTING_NAMES = (
+    "PORT",
+    "LOCAL_BIND",
+    "MOTO_PORT",
+    "ACCESS_TOKEN_TTL",
+    "REFRESH_IDLE_TTL",
+    "REFRESH_ABSOLUTE_TTL",
+    "REFRESH_REUSE_GRACE",
+    "ALLOWED_ORIGINS",
+    "REGISTRATION_ENABLED",
+    "TOKEN_ISSUER",
+    "TOKEN_AUDIENCE",
+    "COOKIE_SECURE",
+    "COOKIE_SAMESITE",
+    "JWT_SECRET_EXPIRES",
+    "REFRESH_TOKEN_EXPIRES",
+)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: Message
+    raw: bytes
+
+    @property
+    def body(self) -> Any:
+        return json.loads(self.raw) if self.raw else None
+
+    def cookie(self, name: str) -> str | None:
+        """The value of a Set-Cookie by name (each cookie is its own header)."""
+        for header in self.headers.get_all("Set-Cookie") or []:
+            key, _, rest = header.partition("=")
+            if key == name:
+                return rest.split(";", 1)[0]
+        return None
+
+
+@dataclass
+class Runner:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    demo_password: str = DEMO_PASSWORD
+    env: dict[str, str] = field(default_factory=dict)
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Answer:
+        data = json.dumps(body).encode() if body is not None else None
+        all_headers = {"Content-Type": "application/json"} if data is not None else {}
+        all_headers.update(headers or {})
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=all_headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+                return Answer(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                return Answer(error.code, error.headers, error.read())
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_runner(state_dir: Path, **settings: str) -> Runner:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    env.update({"DEMO_PASSWORD": DEMO_PASSWORD, "PYTHONUNBUFFERED": "1", **settings})
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = state_dir / "runner.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localdev", "--port", str(port), "--state-dir", str(state_dir)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    runner = Runner(f"http://127.0.0.1:{port}", process, log, env=settings)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"runner exited with {process.returncode}:\n{runner.log_tail()}")
+        try:
+            # Any answer means ready: the runner serves only after tables, key and demo user exist.
+            if runner.request("GET", "/__readiness-probe").status == 404:
+                return runner
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop_runner(runner)
+    raise RuntimeError(f"runner not ready after {START_TIMEOUT}s:\n{runner.log_tail()}")
+
+
+def stop_runner(runner: Runner) -> int:
+    """terminate (SIGTERM: the runner's clean shutdown), then kill if it does not finish in time."""
+    runner.process.terminate()
+    try:
+        return runner.process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        runner.process.kill()
+        runner.process.wait()
+        raise AssertionError(f"runner did not stop within {STOP_TIMEOUT}s:\n{runner.log_tail()}") from None
+
+
+@pytest.fixture(scope="session")
+def start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Runner]]:
+    """Start a runner with given settings (env var names); every runner is stopped at the end."""
+    started: list[Runner] = []
+
+    def _start(**settings: str) -> Runner:
+        runner = start_runner(tmp_path_factory.mktemp("runner"), **settings)
+        started.append(runner)
+        return runner
+
+    yield _start
+    codes = [stop_runner(runner) for runner in started]
+    assert codes == [0] * len(started), "runner did not exit cleanly"
+
+
+@pytest.fixture(scope="session")
+def runner(start: Callable[..., Runner]) -> Runner:
+    """Given the local runner with the template's defaults and the local ones."""
+    return start()

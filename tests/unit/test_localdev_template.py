@@ -1,0 +1,105 @@
+"""The local runner reads template.yaml as `sam local` does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+from moto import mock_aws
+
+from localdev import settings
+from localdev.template import (
+    Resolver,
+    cors_configuration,
+    create_tables,
+    functions,
+    load_template,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+
+
+def test_functions_routes_layers_and_environment_come_from_the_template() -> None:
+    # Given the project's template and no overrides
+    # When the runner reads its functions
+    by_name = {f.name: f for f in functions(TEMPLATE, ROOT)}
+
+    # Then each has its handler, code, the shared layer and its HttpApi routes
+    login = by_name["LoginFunction"]
+    assert login.handler == "login.handler"
+    assert login.code_uri == ROOT / "functions" / "login"
+    assert login.layers == (ROOT / "shared",)
+    assert [r.route_key for r in login.routes] == ["POST /api/auth/local"]
+    assert {r.route_key for r in by_name["RefreshFunction"].routes} == {
+        "POST /api/token/refresh",
+        "POST /api/auth/refresh",
+    }
+    # !Ref to a table is its logical id (sam local's convention), parameters give their defaults
+    assert login.environment["USERS_TABLE"] == "UsersTable"
+    assert login.environment["SESSIONS_TABLE"] == "SessionsTable"
+    assert login.environment["REFRESH_REUSE_GRACE"] == "10s"
+    assert login.environment["POWERTOOLS_SERVICE_NAME"] == "sam-refresh-auth"
+
+
+def test_env_var_overrides_replace_parameter_defaults() -> None:
+    # Given the local overrides with ACCESS_TOKEN_TTL set in the shell
+    overrides = settings.overrides(3000, {"ACCESS_TOKEN_TTL": "20s", "USERS_TABLE": "Elsewhere"})
+
+    # When the functions' environment is resolved
+    env = functions(TEMPLATE, ROOT, overrides)[0].environment
+
+    # Then the override and the local defaults win, tables stay on the embedded ones
+    assert env["ACCESS_TOKEN_TTL"] == "20s"
+    assert env["COOKIE_SECURE"] == "false"
+    assert env["TOKEN_ISSUER"] == "http://127.0.0.1:3000"
+    assert env["USERS_TABLE"] == "UsersTable"
+    assert env["ALLOWED_ORIGINS"].split(",") == [*settings.LOCAL_WEB_ORIGINS, *settings.own_origins(3000)]
+
+
+def test_cors_configuration_splits_allowed_origins() -> None:
+    # Given ALLOWED_ORIGINS set in the shell
+    overrides = settings.overrides(4000, {"ALLOWED_ORIGINS": "https://app.example.com"})
+
+    # When the HttpApi's CORS configuration is resolved
+    cors = cors_configuration(TEMPLATE, overrides)
+
+    # Then !Split gives the list, with the runner's own origins added
+    assert cors["AllowOrigins"] == [
+        "https://app.example.com",
+        "http://127.0.0.1:4000",
+        "http://localhost:4000",
+    ]
+    assert cors["AllowCredentials"] is True
+    assert cors["MaxAge"] == 600
+
+
+def test_resolver_handles_sub_getatt_and_conditions() -> None:
+    # Given the template's outputs
+    resolve = Resolver(TEMPLATE, {"TokenIssuer": "https://issuer.example"})
+
+    # When they are resolved
+    # Then !If/!Not/!Equals, !Sub with attributes and pseudo parameters all evaluate
+    assert resolve(TEMPLATE["Outputs"]["Issuer"]["Value"]) == "https://issuer.example"
+    assert Resolver(TEMPLATE)(TEMPLATE["Outputs"]["Issuer"]["Value"]).startswith(
+        "https://AuthApi.execute-api.us-east-1"
+    )
+    assert resolve({"Fn::Sub": "${UsersTable.Arn}/index/*"}) == (
+        "arn:aws:dynamodb:us-east-1:123456789012:table/UsersTable/index/*"
+    )
+
+
+def test_create_tables_builds_the_templates_tables_with_ttl() -> None:
+    # Given an empty (mocked) DynamoDB
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+
+        # When the template's tables are created
+        created = create_tables(client, TEMPLATE)
+
+        # Then they exist with their indexes and TTL
+        assert created == ["UsersTable", "SessionsTable"]
+        users = client.describe_table(TableName="UsersTable")["Table"]
+        assert {i["IndexName"] for i in users["GlobalSecondaryIndexes"]} == {"by-username", "by-email"}
+        ttl = client.describe_time_to_live(TableName="SessionsTable")["TimeToLiveDescription"]
+        assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
