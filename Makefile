@@ -19,8 +19,13 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 venv: $(VENV)/.synced
 
+## make dev: the API of template.yaml on http://127.0.0.1:3000 (PORT=...) with an embedded moto
+## DynamoDB/SSM, web/ and a demo user; settings by env name, e.g. `ACCESS_TOKEN_TTL=20s make dev`
+dev: $(VENV)/.synced
+	$(PY) -m localdev
+
 ## make test: every test (unit, integration with moto, end-to-end over HTTP)
-test: $(VENV)/.synced
+test: $(VENV)/.synced tools
 	$(PY) -m pytest
 
 unit: $(VENV)/.synced
@@ -28,3 +33,71 @@ unit: $(VENV)/.synced
 
 clean:
 	rm -rf .venv .tools .aws-sam .pytest_cache
+
+# ---- SAM tooling, lint and build (issue 6) -------------------------------------------------
+# aws-sam-cli and cfn-lint pin old boto3/pydantic: they live in their own uv tool environment
+# under .tools/, never in the project's venv. tools/sam runs that sam offline (no telemetry, no
+# version check, dummy credentials, AWS endpoints on a closed loopback port).
+SAM_CLI_VERSION ?= 1.170.0
+CFN_LINT_VERSION ?= 1.58.0
+SAM_TOOLS_STAMP := .tools/sam-$(SAM_CLI_VERSION)-cfnlint-$(CFN_LINT_VERSION).installed
+SAM_TOOL_PY := .tools/uv-tools/aws-sam-cli/bin/python
+SAM := tools/sam
+CFN_LINT := tools/samenv .tools/uv-tools/aws-sam-cli/bin/cfn-lint
+SMOKE_VENV := .tools/smoke-venv
+BUILD_DIR := .aws-sam/build
+TRANSFORMED := .aws-sam/transformed/template.json
+# The layer ships what uv.lock pins, minus boto3 and what only boto3 needs: the python3.11
+# Lambda runtime provides boto3, and the smoke test runs against a boto3-only environment.
+EXPORT_LAYER_REQUIREMENTS := export --no-dev --no-hashes --no-emit-project --frozen --prune boto3
+
+.PHONY: tools requirements smoke
+
+$(SAM_TOOLS_STAMP): $(UV)
+	UV_TOOL_DIR=.tools/uv-tools UV_TOOL_BIN_DIR=.tools/bin $(UV) tool install --quiet --force \
+		"aws-sam-cli==$(SAM_CLI_VERSION)" --with "cfn-lint==$(CFN_LINT_VERSION)"
+	rm -f .tools/sam-*-cfnlint-*.installed
+	touch $@
+
+## make tools: aws-sam-cli and cfn-lint in their own environment (.tools/uv-tools)
+tools: $(SAM_TOOLS_STAMP)
+
+## make lint: ruff, mypy, sam validate --lint, sam validate, SAM transform + cfn-lint (all offline)
+lint: $(VENV)/.synced tools
+	$(PY) -m ruff check .
+	$(PY) -m mypy $(wildcard shared functions localdev tools)
+	$(SAM) validate --lint --template template.yaml
+	$(SAM) validate --region us-east-1 --template template.yaml
+	tools/samenv $(SAM_TOOL_PY) tools/sam_transform.py template.yaml -o $(TRANSFORMED)
+	$(CFN_LINT) --regions us-east-1 -- $(TRANSFORMED)
+
+## make requirements: shared/requirements.txt (the layer's pins) from uv.lock
+shared/requirements.txt: uv.lock pyproject.toml | $(UV)
+	$(UV) $(EXPORT_LAYER_REQUIREMENTS) --quiet > $@.tmp && mv $@.tmp $@
+
+requirements: shared/requirements.txt
+
+## make build: sam build (arm64 wheels from PyPI), .pyc for the layer and functions, smoke test
+build: tools shared/requirements.txt
+	rm -rf $(BUILD_DIR)
+	$(SAM) build --template template.yaml
+	# Lambda's /opt and /var/task are read-only and SAM zips every file dated 1980-01-01, so
+	# timestamp-checked .pyc would be stale there: unchecked-hash .pyc are always used.
+	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash \
+		-d /opt/python $(BUILD_DIR)/AuthLayer/python
+	for fn in $$(cd $(BUILD_DIR) && ls -d *Function); do \
+		$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash -d /var/task $(BUILD_DIR)/$$fn || exit 1; \
+	done
+	$(MAKE) --no-print-directory smoke
+
+$(SMOKE_VENV)/.ready: uv.lock | $(UV)
+	rm -rf $(SMOKE_VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(SMOKE_VENV)
+	$(UV) export --no-dev --no-hashes --no-emit-project --frozen --quiet \
+		| grep -E '^(boto3|botocore|s3transfer|jmespath|python-dateutil|six|urllib3)==' > $(SMOKE_VENV)/requirements.txt
+	$(UV) pip install --quiet --python $(SMOKE_VENV)/bin/python -r $(SMOKE_VENV)/requirements.txt
+	touch $@
+
+## make smoke: import and invoke every built function in a fresh boto3-only python3.11 (moto behind)
+smoke: $(VENV)/.synced $(SMOKE_VENV)/.ready
+	$(PY) tools/smoke_built.py --build-dir $(BUILD_DIR) --python $(SMOKE_VENV)/bin/python

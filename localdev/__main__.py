@@ -24,7 +24,7 @@ from localdev import backend, settings
 from localdev.cors import Cors
 from localdev.server import Gateway
 from localdev.template import Function, cors_configuration, functions, globals_environment, load_template
-from localdev.workers import FunctionPool
+from localdev.workers import FunctionPool, close_in_parallel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         print("\nstopping...", file=sys.stderr, flush=True)
         server.server_close()
-        for pool in pools.values():
-            pool.close()
+        close_in_parallel([pool.close for pool in pools.values()])
         moto.stop()
     return 0
 

@@ -1,7 +1,8 @@
-"""The local API Gateway: routes from the template, CORS, then web/ for everything else."""
+"""The local API Gateway: routes from the template, CORS, then openapi.yaml and web/ for everything else."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_from_directory
@@ -24,6 +26,8 @@ from localdev.workers import InvocationError
 log = logging.getLogger("localdev")
 _PARAM = re.compile(r"\{([^}/]+?)(\+?)\}")
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway HTTP API's request limit
+OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"  # served behind the routes, like web/
+_OPENAPI_PATHS = ("/openapi.yaml", "/openapi.json")
 
 
 class Invoker(Protocol):
@@ -52,8 +56,10 @@ class Gateway:
         invokers: Mapping[str, Invoker],
         cors: Cors,
         web_root: Path | None = None,
+        openapi: Path | None = OPENAPI,
     ):
         self.invokers = invokers
+        self.openapi = openapi
         self.cors = cors
         self.web_root = web_root if web_root and web_root.is_dir() else None
         rules = []
@@ -95,7 +101,7 @@ class Gateway:
                 method=request.method
             )
         except (NotFound, MethodNotAllowed):
-            return self._static(request) or gateway_response(404, "Not Found", request_id)
+            return self._openapi(request) or self._static(request) or gateway_response(404, "Not Found", request_id)
         except HTTPException:
             return gateway_response(404, "Not Found", request_id)
         # werkzeug lets HEAD match GET rules; API Gateway does not.
@@ -113,6 +119,17 @@ class Gateway:
             response = gateway_response(500, "Internal Server Error", request_id)
         response.headers["apigw-requestid"] = request_id
         return self.cors.apply(request, response) if self.cors.enabled else response
+
+    def _openapi(self, request: Request) -> Response | None:
+        """openapi.yaml at /openapi.yaml and, converted, /openapi.json; read on each request (dev)."""
+        if request.path not in _OPENAPI_PATHS or request.method not in ("GET", "HEAD"):
+            return None
+        if self.openapi is None or not self.openapi.is_file():
+            return None
+        text = self.openapi.read_text(encoding="utf-8")
+        if request.path == "/openapi.yaml":
+            return Response(text, content_type="application/yaml; charset=utf-8")
+        return Response(json.dumps(yaml.safe_load(text)), content_type="application/json")
 
     def _static(self, request: Request) -> Response | None:
         if self.web_root is None or request.method not in ("GET", "HEAD"):

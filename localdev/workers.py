@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -202,5 +202,13 @@ class FunctionPool:
             self._closed = True
             idle, self._idle = self._idle, []
             self._cond.notify_all()
-        for _, worker in idle:
-            worker.close()
+        close_in_parallel([worker.close for _, worker in idle])
+
+
+def close_in_parallel(closers: list[Callable[[], None]]) -> None:
+    """Each worker takes a moment to exit after EOF; waiting for them one by one adds up."""
+    threads = [threading.Thread(target=close) for close in closers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -23,7 +23,9 @@ class TokenError(Exception):
 
 
 def encode(claims: dict[str, Any], keys: KeySet, typ: str) -> str:
-    return jwt.encode(claims, keys.current.private_key, algorithm=ALGORITHM, headers={"kid": keys.current.kid, "typ": typ})
+    return jwt.encode(
+        claims, keys.current.private_key, algorithm=ALGORITHM, headers={"kid": keys.current.kid, "typ": typ}
+    )
 
 
 def decode(

@@ -17,5 +17,6 @@ def count(name: str) -> None:
     """Add one to a metric (flushed by ``metrics.log_metrics`` around each handler)."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
+
 # Handlers that record no metric on a request (me, keys) should not warn on every call.
 warnings.filterwarnings("ignore", message="No application metrics to publish")

@@ -102,4 +102,6 @@ def signed_in(
 ) -> Response:
     """The answer to a login, registration or refresh: a fresh access JWT plus the refresh token."""
     jwt = access_tokens.issue(settings, keys, issuer(settings, request), user_id, renewed.session.id)
-    return token_response(settings, request, {"jwt": jwt, **(body or {})}, renewed.token, renewed.cookie_max_age(clock.now()))
+    return token_response(
+        settings, request, {"jwt": jwt, **(body or {})}, renewed.token, renewed.cookie_max_age(clock.now())
+    )

@@ -114,7 +114,7 @@ def test_grace_window_applies_to_the_immediate_parent_only(api, demo_user):
 
 def test_grace_zero_makes_any_replay_theft(api, demo_user, settings_env):
     settings_env(REFRESH_REUSE_GRACE="0")
-    with freeze_time(T0) as clock:
+    with freeze_time(T0):
         parent = login_token(api)
         child = cookie_value(api.refresh_cookie(parent))
         assert api.refresh_cookie(parent).status == 401  # even within the same second

@@ -6,8 +6,8 @@ import time
 
 import jwt
 import pytest
-from freezegun import freeze_time
 from cryptography.hazmat.primitives import serialization
+from freezegun import freeze_time
 
 from authlayer import access_tokens
 from authlayer.config import load_settings

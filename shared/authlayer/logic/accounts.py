@@ -31,7 +31,9 @@ def end_all_sessions(user_id: str, reason: str) -> int:
 
 def _mark_revoked(user_id: str, reason: str) -> int:
     now = clock.now()
-    ended = sum(session_store.revoke(s.id, now, reason) for s in session_store.list_for_user(user_id) if not s.ended(now))
+    ended = sum(
+        session_store.revoke(s.id, now, reason) for s in session_store.list_for_user(user_id) if not s.ended(now)
+    )
     count("SessionsRevoked")
     logger.info("sessions ended", extra={"user_id": user_id, "reason": reason, "count": ended})
     return ended

@@ -103,7 +103,10 @@ def refresh(settings: Settings, raw_token: str) -> Renewed:
 def _revoke_on_reuse(session: Session, now: int, why: str) -> None:
     """Reuse of a rotated token: we cannot tell thief from owner, so end the family (RFC 9700 §4.14.2)."""
     store.revoke(session.id, now, "reuse")
-    logger.warning("refresh token reuse detected, session revoked", extra={"session_id": session.id, "user_id": session.user_id, "why": why})
+    logger.warning(
+        "refresh token reuse detected, session revoked",
+        extra={"session_id": session.id, "user_id": session.user_id, "why": why},
+    )
     count("RefreshTokenReuse")
     raise _invalid()
 

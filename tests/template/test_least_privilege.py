@@ -1,0 +1,185 @@
+"""Least privilege and deployment settings of template.yaml, read straight from the file (no tools).
+
+Given template.yaml, when every IAM statement that a function can use is collected (its own
+role's inline policies, RolePolicy resources on it, customer managed policies attached to it,
+and SAM `Policies` if a function ever goes back to a SAM-generated role), then no Action and
+no Resource is "*" or a wildcard (dynamodb:*, .../index/*), and every function has a role
+of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import cfn_yaml  # noqa: E402
+
+TEMPLATE = cfn_yaml.load(ROOT / "template.yaml")
+FUNCTION = "AWS::Serverless::Function"
+
+
+def _resources(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res.get("Type") == type_}
+
+
+def _ref_name(value: Any) -> str | None:
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def _statements(document: Any) -> list[Any]:
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    statements = statements if isinstance(statements, list) else [statements]
+    result = []
+    for statement in statements:
+        if (
+            isinstance(statement, dict) and "Fn::If" in statement
+        ):  # conditional statement: check both branches
+            result += [s for s in statement["Fn::If"][1:] if isinstance(s, dict) and "Ref" not in s]
+        else:
+            result.append(statement)
+    return result
+
+
+def function_statements(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Function logical id -> every IAM statement its role carries."""
+    result: dict[str, list[dict[str, Any]]] = {}
+    for name, fn in _resources(template, FUNCTION).items():
+        props = fn.get("Properties", {})
+        statements: list[dict[str, Any]] = []
+        for policy in props.get("Policies", []) or []:
+            if isinstance(policy, dict) and "Statement" in policy:
+                statements += _statements(policy)
+            elif isinstance(policy, str | dict):
+                statements.append({"Action": f"<SAM policy {policy}>", "Resource": "*"})
+        role_name = _ref_name(props.get("Role"))
+        if role_name:
+            role = template["Resources"][role_name]["Properties"]
+            for policy in role.get("Policies", []):
+                statements += _statements(policy["PolicyDocument"])
+            for arn in role.get("ManagedPolicyArns", []):
+                managed = _ref_name(arn)
+                if managed is None:  # an AWS managed policy: unknown content, counts as "*"
+                    statements.append({"Action": f"<managed policy {arn}>", "Resource": "*"})
+                else:
+                    statements += _statements(template["Resources"][managed]["Properties"]["PolicyDocument"])
+            for res in template["Resources"].values():
+                if res.get("Type") in {"AWS::IAM::RolePolicy", "AWS::IAM::Policy"}:
+                    targets = [res["Properties"].get("RoleName")] + res["Properties"].get("Roles", [])
+                    if any(_ref_name(t) == role_name for t in targets if t):
+                        statements += _statements(res["Properties"]["PolicyDocument"])
+        result[name] = statements
+    return result
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def wildcard_findings(template: dict[str, Any]) -> list[str]:
+    findings = []
+    for fn, statements in function_statements(template).items():
+        for statement in statements:
+            for key in ("NotAction", "NotResource"):
+                if key in statement:
+                    findings.append(f"{fn}: {key} grants everything else")
+            for action in _as_list(statement.get("Action", [])):
+                if not isinstance(action, str) or "*" in action or action.startswith("<"):
+                    findings.append(f"{fn}: Action {action!r}")
+            for resource in _as_list(statement.get("Resource", [])):
+                literal = (
+                    resource
+                    if isinstance(resource, str)
+                    else resource.get("Fn::Sub")
+                    if isinstance(resource, dict)
+                    else None
+                )
+                if isinstance(literal, list):
+                    literal = literal[0]
+                if isinstance(literal, str) and "*" in literal:
+                    findings.append(f"{fn}: Resource {literal!r}")
+    return findings
+
+
+def test_no_function_policy_has_a_wildcard_action_or_resource() -> None:
+    assert wildcard_findings(TEMPLATE) == []
+
+
+def test_the_check_finds_wildcards() -> None:
+    broken = copy.deepcopy(TEMPLATE)
+    role = broken["Resources"]["LoginFunctionRole"]["Properties"]
+    role["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}
+    )
+    role["ManagedPolicyArns"].append("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    findings = wildcard_findings(broken)
+    assert "LoginFunction: Action 'dynamodb:*'" in findings
+    assert "LoginFunction: Resource '*'" in findings
+    assert any("AWSLambdaBasicExecutionRole" in f for f in findings)
+
+
+def test_every_function_has_a_role_of_its_own() -> None:
+    roles = {
+        name: _ref_name(fn["Properties"].get("Role")) for name, fn in _resources(TEMPLATE, FUNCTION).items()
+    }
+    assert all(roles.values()), roles
+    assert len(set(roles.values())) == len(roles), roles
+    for role in roles.values():
+        assert TEMPLATE["Resources"][role]["Type"] == "AWS::IAM::Role"
+
+
+def test_ssm_is_read_only_on_the_signing_key_parameter() -> None:
+    for fn, statements in function_statements(TEMPLATE).items():
+        for statement in statements:
+            actions = _as_list(statement["Action"])
+            if any(a.startswith("ssm:") for a in actions):
+                assert actions == ["ssm:GetParameter"], fn
+                assert "parameter${SigningKeyParameterName}" in statement["Resource"]["Fn::Sub"], fn
+
+
+@pytest.mark.parametrize("function", sorted(_resources(TEMPLATE, FUNCTION)))
+def test_every_function_logs_to_its_own_group_with_retention(function: str) -> None:
+    groups = [
+        res["Properties"]
+        for res in _resources(TEMPLATE, "AWS::Logs::LogGroup").values()
+        if res["Properties"].get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
+    ]
+    assert len(groups) == 1
+    assert groups[0]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+def test_tables_are_on_demand_recoverable_encrypted_and_retained() -> None:
+    for name, table in _resources(TEMPLATE, "AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", name
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
+        assert props["SSESpecification"]["SSEEnabled"] is True, name
+        assert props["DeletionProtectionEnabled"] is True, name
+    assert TEMPLATE["Resources"]["SessionsTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+
+
+def test_functions_are_arm64_python311_and_api_is_throttled_and_logged() -> None:
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Runtime"] == "python3.11"
+    api = TEMPLATE["Resources"]["AuthApi"]["Properties"]
+    assert set(api["DefaultRouteSettings"]) >= {"ThrottlingRateLimit", "ThrottlingBurstLimit"}
+    assert "$context.requestId" in api["AccessLogSettings"]["Format"]
+
+
+def test_every_parameter_is_described_and_constrained() -> None:
+    for name, parameter in TEMPLATE["Parameters"].items():
+        assert parameter.get("Description"), name
+        constrained = {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue"} & set(parameter)
+        assert constrained, f"{name} accepts anything"

@@ -1,0 +1,508 @@
+// The demo's screens: loading -> login or dashboard, and the "Token expired" dialog.
+// Everything shown from the API goes in with textContent, never innerHTML: a session's user
+// agent is whatever a client sent, and must not become markup.
+
+import { ApiError, describe } from "./api.js";
+import { expiresAt } from "./jwt.js";
+import * as session from "./session.js";
+
+const $ = (id) => document.getElementById(id);
+
+const screens = {
+  loading: { element: $("loading-screen"), title: "Restoring your session" },
+  login: { element: $("login-screen"), title: "Log in" },
+  dashboard: { element: $("dashboard-screen"), title: "Dashboard" },
+};
+
+const loginForm = $("login-form");
+const identifierInput = $("identifier");
+const passwordInput = $("password");
+const loginButton = $("login-button");
+const loginError = $("login-error");
+const loginStatus = $("login-status");
+
+const dashboardTitle = $("dashboard-title");
+const dashboardStatus = $("dashboard-status");
+const account = $("account");
+const countdown = $("countdown");
+const sessionsTitle = $("sessions-title");
+const sessionsList = $("sessions");
+const reloadButton = $("reload-button");
+const logoutButton = $("logout-button");
+const logoutAllButton = $("logout-all-button");
+
+const dialog = $("expired-dialog");
+const dialogYes = $("expired-yes");
+const dialogNo = $("expired-no");
+const dialogError = $("expired-error");
+
+const MESSAGES = {
+  loggedOut: "You have been logged out.",
+  loggedOutEverywhere: "You have been logged out on every device.",
+  declined: "You chose not to refresh your token, so you have been logged out.",
+  ended: "Your session has ended. Please log in again.",
+};
+
+// ---------------------------------------------------------------------------------------------
+// Screens and messages
+
+function showScreen(name) {
+  for (const [key, screen] of Object.entries(screens)) screen.element.hidden = key !== name;
+  document.title = `${screens[name].title} — sam-refresh-auth demo`;
+  document.body.dataset.screen = name;
+}
+
+/** Set a live region's text. Cleared first so that the same message twice is announced twice. */
+function say(region, text, kind = "info") {
+  region.textContent = "";
+  region.dataset.kind = kind;
+  if (!text) return;
+  // A change after a short pause is what screen readers reliably pick up, also right after
+  // the region's screen was unhidden.
+  setTimeout(() => {
+    region.textContent = text;
+  }, 50);
+}
+
+/** Run with a button disabled (no double submits); give its focus back when it is still there. */
+async function whileBusy(buttons, task) {
+  const hadFocus = buttons.find((b) => b === document.activeElement);
+  for (const b of buttons) {
+    b.disabled = true;
+    b.setAttribute("aria-disabled", "true");
+  }
+  try {
+    return await task();
+  } finally {
+    for (const b of buttons) {
+      b.disabled = false;
+      b.removeAttribute("aria-disabled");
+    }
+    const lost = document.activeElement === document.body || document.activeElement === null;
+    if (hadFocus?.isConnected && !hadFocus.closest("[hidden]") && lost && !dialog.open) hadFocus.focus();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login
+
+function showLogin(message = "", kind = "info") {
+  stopCountdown();
+  clearDashboard();
+  loginError.textContent = "";
+  for (const input of [identifierInput, passwordInput]) input.removeAttribute("aria-invalid");
+  passwordInput.value = "";
+  showScreen("login");
+  say(loginStatus, message, kind);
+  identifierInput.focus();
+}
+
+function showLoginError(text, field) {
+  say(loginError, text, "error");
+  for (const input of [identifierInput, passwordInput]) {
+    input.setAttribute("aria-invalid", String(field === null || input === field));
+  }
+  (field ?? passwordInput).focus();
+}
+
+let loggingIn = false;
+
+loginForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (loggingIn) return;
+  const identifier = identifierInput.value.trim();
+  const password = passwordInput.value;
+  if (!identifier) return showLoginError("Enter your username or email.", identifierInput);
+  if (!password) return showLoginError("Enter your password.", passwordInput);
+
+  loggingIn = true;
+  loginError.textContent = "";
+  say(loginStatus, "");
+  loginForm.setAttribute("aria-busy", "true");
+  loginButton.textContent = "Logging in…";
+  try {
+    await whileBusy([loginButton], () => session.login(identifier, password));
+    passwordInput.value = "";
+    for (const input of [identifierInput, passwordInput]) input.removeAttribute("aria-invalid");
+    await showDashboard();
+  } catch (error) {
+    passwordInput.value = "";
+    // 400 ValidationError "Invalid identifier or password": either field may be wrong.
+    const both = error instanceof ApiError && error.status === 400;
+    showLoginError(describe(error), both ? null : passwordInput);
+    if (both) passwordInput.focus();
+  } finally {
+    loggingIn = false;
+    loginForm.removeAttribute("aria-busy");
+    loginButton.textContent = "Log in";
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard
+
+async function showDashboard() {
+  showScreen("dashboard");
+  say(dashboardStatus, "");
+  dashboardTitle.focus();
+  startCountdown();
+  await guarded(loadDashboard);
+}
+
+async function loadDashboard() {
+  screens.dashboard.element.setAttribute("aria-busy", "true");
+  try {
+    const [user, sessions] = await Promise.all([
+      session.authorized("/api/users/me"),
+      session.authorized("/api/auth/sessions"),
+    ]);
+    renderUser(user);
+    renderSessions(Array.isArray(sessions?.data) ? sessions.data : []);
+  } finally {
+    screens.dashboard.element.removeAttribute("aria-busy");
+  }
+}
+
+async function reloadSessions() {
+  const sessions = await session.authorized("/api/auth/sessions");
+  renderSessions(Array.isArray(sessions?.data) ? sessions.data : []);
+}
+
+function yesNo(value) {
+  if (value === true) return "Yes";
+  if (value === false) return "No";
+  return "—";
+}
+
+function renderUser(user) {
+  const values = {
+    username: user?.username ?? "—",
+    email: user?.email ?? "—",
+    confirmed: yesNo(user?.confirmed),
+    blocked: yesNo(user?.blocked),
+    provider: user?.provider ?? "—",
+  };
+  for (const dd of account.querySelectorAll("dd[data-field]")) {
+    dd.textContent = String(values[dd.dataset.field]);
+    dd.dataset.value = String(values[dd.dataset.field]);
+  }
+}
+
+/** A short, readable name for a user agent string ("Chrome on Linux"); the raw one is shown too. */
+function deviceName(userAgent) {
+  const ua = String(userAgent || "");
+  if (!ua) return "Unknown device";
+  const browsers = [
+    [/Edg\//, "Edge"],
+    [/HeadlessChrome\//, "Headless Chrome"],
+    [/OPR\//, "Opera"],
+    [/Firefox\//, "Firefox"],
+    [/Chrom(e|ium)\//, "Chrome"],
+    [/Safari\//, "Safari"],
+    [/curl\//, "curl"],
+    [/python|urllib|requests|httpx/i, "Python client"],
+  ];
+  const systems = [
+    [/Android/, "Android"],
+    [/iPhone|iPad|iOS/, "iOS"],
+    [/Windows/, "Windows"],
+    [/Mac OS X|Macintosh/, "macOS"],
+    [/CrOS/, "ChromeOS"],
+    [/Linux/, "Linux"],
+  ];
+  const browser = browsers.find(([re]) => re.test(ua))?.[1];
+  const system = systems.find(([re]) => re.test(ua))?.[1];
+  if (browser && system) return `${browser} on ${system}`;
+  return browser ?? system ?? "Other client";
+}
+
+function timeElement(iso) {
+  const time = document.createElement("time");
+  const date = new Date(iso);
+  if (!iso || Number.isNaN(date.getTime())) {
+    time.textContent = "—";
+    return time;
+  }
+  time.dateTime = date.toISOString();
+  time.textContent = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  return time;
+}
+
+function fact(label, value, wide = false) {
+  const wrapper = document.createElement("div");
+  if (wide) wrapper.className = "fact-wide";
+  const dt = document.createElement("dt");
+  dt.textContent = label;
+  const dd = document.createElement("dd");
+  if (value instanceof Node) dd.append(value);
+  else dd.textContent = value || "—";
+  wrapper.append(dt, dd);
+  return wrapper;
+}
+
+function renderSessions(sessions) {
+  const sorted = [...sessions].sort(
+    (a, b) => Number(Boolean(b.current)) - Number(Boolean(a.current)) || String(b.lastUsedAt).localeCompare(String(a.lastUsedAt)),
+  );
+  sessionsList.replaceChildren();
+  if (sorted.length === 0) {
+    const li = document.createElement("li");
+    li.className = "session session-empty";
+    li.textContent = "No active sessions.";
+    sessionsList.append(li);
+  }
+  for (const s of sorted) {
+    const li = document.createElement("li");
+    li.className = "session";
+    li.dataset.sessionId = String(s.id);
+    li.dataset.current = String(Boolean(s.current));
+
+    const head = document.createElement("div");
+    head.className = "session-head";
+    const name = document.createElement("h3");
+    name.className = "session-name";
+    name.textContent = deviceName(s.userAgent);
+    head.append(name);
+    if (s.current) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = "This device";
+      head.append(badge);
+    }
+
+    const facts = document.createElement("dl");
+    facts.className = "facts facts-small";
+    facts.append(
+      fact("Started", timeElement(s.createdAt)),
+      fact("Last used", timeElement(s.lastUsedAt)),
+      fact("IP address", s.ip),
+      fact("User agent", s.userAgent, true),
+    );
+    li.append(head, facts);
+
+    if (!s.current) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button button-danger button-small";
+      button.textContent = "End session";
+      const started = timeElement(s.createdAt).textContent;
+      button.setAttribute("aria-label", `End session: ${name.textContent}, started ${started}`);
+      button.addEventListener("click", () => endOtherSession(s.id, button));
+      li.append(button);
+    }
+    sessionsList.append(li);
+  }
+}
+
+async function endOtherSession(id, button) {
+  await whileBusy([button], () =>
+    guarded(async () => {
+      await session.authorized(`/api/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });
+      await reloadSessions();
+      say(dashboardStatus, "The other session has ended.");
+      sessionsTitle.focus(); // the button is gone with its list item
+    }),
+  );
+}
+
+function clearDashboard() {
+  renderUser(null);
+  sessionsList.replaceChildren();
+  countdown.textContent = "";
+  say(dashboardStatus, "");
+}
+
+// The live countdown: display only, from the token's exp and this browser's clock.
+let countdownTimer = null;
+
+function formatSeconds(total) {
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return `${h ? `${h}:` : ""}${mm}:${String(s).padStart(2, "0")}`;
+}
+
+function tick() {
+  const at = expiresAt(session.currentToken());
+  if (at === null) {
+    countdown.textContent = "No access token.";
+    countdown.dataset.state = "none";
+    return;
+  }
+  const left = Math.ceil((at - Date.now()) / 1000);
+  const clock = new Date(at).toLocaleTimeString();
+  if (left > 0) {
+    countdown.textContent = `Expires in ${formatSeconds(left)} (at ${clock}).`;
+    countdown.dataset.state = "valid";
+  } else {
+    countdown.textContent = `Expired at ${clock}.`;
+    countdown.dataset.state = "expired";
+  }
+}
+
+function startCountdown() {
+  stopCountdown();
+  tick();
+  countdownTimer = setInterval(tick, 1000);
+}
+
+function stopCountdown() {
+  if (countdownTimer !== null) clearInterval(countdownTimer);
+  countdownTimer = null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ending a session and errors of dashboard actions
+
+let ending = false;
+
+async function endSession(reason) {
+  if (ending) return;
+  ending = true;
+  try {
+    if (reason === "declined") {
+      // "No": log out for real, so the refresh cookie cannot silently sign this browser in again.
+      await session.logout().catch(() => {});
+      showLogin(MESSAGES.declined);
+    } else {
+      session.forget();
+      showLogin(MESSAGES.ended, "warning");
+    }
+  } finally {
+    ending = false;
+  }
+}
+
+/** Run a dashboard action; a session that cannot go on leads to the login screen. */
+async function guarded(task) {
+  try {
+    return await task();
+  } catch (error) {
+    if (error instanceof session.SessionEndedError) return endSession(error.reason);
+    say(dashboardStatus, describe(error), "error");
+  }
+}
+
+reloadButton.addEventListener("click", () =>
+  whileBusy([reloadButton], () =>
+    guarded(async () => {
+      await loadDashboard();
+      tick();
+      say(dashboardStatus, "Data reloaded.");
+    }),
+  ),
+);
+
+async function logout(everywhere) {
+  await whileBusy([logoutButton, logoutAllButton, reloadButton], async () => {
+    try {
+      await session.logout({ everywhere });
+      showLogin(everywhere ? MESSAGES.loggedOutEverywhere : MESSAGES.loggedOut);
+    } catch (error) {
+      // The token is gone from memory either way; say that the server did not confirm.
+      showLogin(`You are logged out of this page, but the server did not confirm it: ${describe(error)}`, "warning");
+    }
+  });
+}
+
+logoutButton.addEventListener("click", () => logout(false));
+logoutAllButton.addEventListener("click", () => logout(true));
+
+// ---------------------------------------------------------------------------------------------
+// The "Token expired" dialog: the handler session.authorized() calls when the token expired.
+// Escape counts as "No": the question is yes or no, and the page cannot go on without a fresh
+// token, so dismissing it must not leave a dashboard that silently fails.
+
+session.onExpired(
+  () =>
+    new Promise((resolve) => {
+      const returnFocus = document.activeElement;
+      let busy = false;
+      let settled = false;
+
+      const setBusy = (value) => {
+        busy = value;
+        dialogYes.disabled = value;
+        dialogNo.disabled = value;
+        dialogYes.textContent = value ? "Refreshing…" : "Yes";
+        dialog.setAttribute("aria-busy", String(value));
+      };
+
+      const finish = (outcome) => {
+        if (settled) return;
+        settled = true;
+        dialogYes.removeEventListener("click", onYes);
+        dialogNo.removeEventListener("click", onNo);
+        dialog.removeEventListener("cancel", onCancel);
+        dialog.removeEventListener("close", onClose);
+        setBusy(false);
+        if (dialog.open) dialog.close(outcome);
+        if (outcome === "refreshed") {
+          tick();
+          // Back where the user was (the button that made the call), else the dashboard heading.
+          if (returnFocus instanceof HTMLElement && returnFocus.isConnected && returnFocus !== document.body) {
+            returnFocus.focus();
+          } else {
+            dashboardTitle.focus();
+          }
+        }
+        resolve(outcome);
+      };
+
+      async function onYes() {
+        if (busy) return;
+        setBusy(true);
+        dialogError.textContent = "";
+        try {
+          await session.refresh();
+          finish("refreshed");
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 401) {
+            finish("ended"); // revoked, reused or expired refresh token: log in again
+          } else {
+            setBusy(false); // e.g. 429 or 503: say so and let the user try again
+            say(dialogError, describe(error), "error");
+            dialogYes.focus();
+          }
+        }
+      }
+      const onNo = () => finish("declined");
+      const onCancel = (event) => {
+        event.preventDefault(); // Escape: answer "No" ourselves (or wait while refreshing)
+        if (!busy) finish("declined");
+      };
+      const onClose = () => {
+        if (!busy) finish("declined"); // closed by the browser in any other way
+      };
+
+      dialogYes.addEventListener("click", onYes);
+      dialogNo.addEventListener("click", onNo);
+      dialog.addEventListener("cancel", onCancel);
+      dialog.addEventListener("close", onClose);
+      dialogError.textContent = "";
+      setBusy(false);
+      dialog.showModal();
+      dialogYes.focus();
+    }),
+);
+
+// ---------------------------------------------------------------------------------------------
+// Start: a reload restores the session silently from the refresh cookie, if there is one.
+
+async function start() {
+  showScreen("loading");
+  try {
+    await session.refresh();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      // No cookie at all is a plain first visit; a cookie the API refused is a session that ended.
+      const firstVisit = /missing/i.test(error.message);
+      return showLogin(firstVisit ? "" : MESSAGES.ended, "warning");
+    }
+    return showLogin(`Could not restore your session: ${describe(error)}`, "warning");
+  }
+  await showDashboard();
+}
+
+start();
