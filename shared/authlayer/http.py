@@ -18,7 +18,10 @@ from authlayer import errors
 from authlayer.keys import KeyConfigError
 from authlayer.observability import logger, metrics
 
-MAX_BODY_BYTES = 4096  # login/refresh bodies are tiny; refuse before any hashing (ASVS 5.0 2.4.1)
+# Refused before any hashing (ASVS 5.0 2.4.1). The largest valid body, change-password with three
+# 256-character passwords of astral characters JSON-escaped (12 bytes each), is about 9.3 KB.
+MAX_BODY_BYTES = 12 * 1024
+BODY_MODE_HEADER = "x-refresh-token-transport"  # "body": refresh token in JSON, no cookie
 
 # Token responses must not be cached (RFC 6749 §5.1); the rest are security headers of ASVS 5.0 3.4.
 _BASE_HEADERS = {
@@ -59,6 +62,10 @@ class Request:
             raw = body.encode("utf-8", "surrogatepass")
         if len(raw) > MAX_BODY_BYTES:
             raise errors.PayloadTooLargeError("Request body too large")
+        transport = headers.get(BODY_MODE_HEADER)
+        if transport is not None and transport.strip().lower() != "body":
+            # Refused rather than guessed: a client that mistyped it would never see its token.
+            raise errors.ValidationError(f"{BODY_MODE_HEADER} must be 'body'", {"header": BODY_MODE_HEADER})
         return cls(
             method=str(http_ctx.get("method", "GET")).upper(),
             path=str(http_ctx.get("path", event.get("rawPath", "/"))),
@@ -112,9 +119,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     def to_api_gateway(self) -> dict[str, Any]:
+        headers = {**_BASE_HEADERS, **self.headers}
+        if self.body is None:
+            del headers["Content-Type"]  # 204: no content, so no content type
         result: dict[str, Any] = {
             "statusCode": self.status,
-            "headers": {**_BASE_HEADERS, **self.headers},
+            "headers": headers,
             "body": "" if self.body is None else json.dumps(self.body, separators=(",", ":")),
         }
         if self.cookies:

@@ -14,16 +14,14 @@ from typing import Any
 
 from authlayer import access_tokens, clock, errors
 from authlayer.config import Settings
-from authlayer.http import Request, Response
+from authlayer.http import BODY_MODE_HEADER, Request, Response
 from authlayer.keys import KeySet
 from authlayer.logic.sessions import Renewed
 from authlayer.refresh_tokens import RefreshToken
 
-BODY_MODE_HEADER = "x-refresh-token-transport"
-
 
 def wants_body(request: Request) -> bool:
-    return request.headers.get(BODY_MODE_HEADER, "").strip().lower() == "body"
+    return request.headers.get(BODY_MODE_HEADER) is not None  # values other than "body" are refused at parsing
 
 
 def issuer(settings: Settings, request: Request) -> str:

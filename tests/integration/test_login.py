@@ -126,9 +126,23 @@ def test_oversized_body_is_413_before_any_hashing(api, demo_user, monkeypatch):
 
     calls = []
     monkeypatch.setattr(passwords, "_hasher", Spy(passwords._hasher, calls))
-    answer = api.call("login", "login.json", {"identifier": "demo", "password": "p" * 5000})
+    answer = api.call("login", "login.json", {"identifier": "demo", "password": "p" * 13000})
     assert answer.status == 413 and answer.error_name == "PayloadTooLargeError"
+    long_password = api.call("login", "login.json", {"identifier": "demo", "password": "p" * 1025})
+    assert long_password.status == 400 and long_password.error_name == "ValidationError"
     assert calls == []
+
+
+def test_largest_valid_body_with_escaped_emoji_is_not_too_large(api, demo_user):
+    answer = api.call("login", "login.json", raw_body='{"identifier": "%s", "password": "%s"}' % ("\\ud83d\\ude00" * 254, "\\ud83d\\ude00" * 256))
+    assert answer.status == 400 and answer.body["error"]["message"] == "Invalid identifier or password"
+
+
+@pytest.mark.parametrize("value", ["bodyy", "cookie", ""])
+def test_unknown_transport_header_value_is_refused(api, demo_user, aws, value):
+    answer = api.login(headers={"x-refresh-token-transport": value})
+    assert answer.status == 400 and answer.error_name == "ValidationError" and answer.cookies == []
+    assert session_items(aws) == []
 
 
 class Spy:
