@@ -2,13 +2,12 @@
 window ends with a working session, and a replay after the window revokes it
 (ASVS 4.0.3 11.1.6, ASVS 5.0 15.4.2, RFC 9700 §4.14.2, oxAuth#1909)."""
 
-import functools
 import threading
 
 import pytest
 from freezegun import freeze_time
-from moto.dynamodb.models import DynamoDBBackend
 
+from localdev.atomic import make_dynamodb_atomic
 from tests.conftest import cookie_value
 
 WORKERS = 20
@@ -16,19 +15,9 @@ WORKERS = 20
 
 @pytest.fixture(autouse=True)
 def atomic_moto(monkeypatch):
-    """DynamoDB applies each conditional write and transaction atomically; moto in-process does
-    not (two threads can both pass a condition: the dynalite problem of localstack#108). One lock
-    around moto's item operations restores DynamoDB's guarantee, so the race under test is ours."""
-    lock = threading.RLock()
-    for name in ("transact_write_items", "update_item", "put_item", "get_item", "delete_item", "batch_get_item", "query", "scan"):
-        original = getattr(DynamoDBBackend, name)
-
-        @functools.wraps(original)
-        def locked(*args, _original=original, **kwargs):
-            with lock:
-                return _original(*args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+    """DynamoDB's conditional writes are atomic, moto's are not: restore that for these races
+    (the same wrapper the local runner uses), so the race under test is ours."""
+    make_dynamodb_atomic(monkeypatch.setattr)
 
 
 def race(api, token, workers=WORKERS):
