@@ -50,6 +50,20 @@ def write_sam_env(path: Path, funcs: list[Function], moto_port: int) -> None:
     path.write_text(json.dumps({f.name: variables for f in funcs}, indent=2) + "\n")
 
 
+def write_authctl_state(path: Path, endpoint: str, env: dict[str, str]) -> None:
+    """What `authctl --local` needs to reach this runner's embedded AWS."""
+    state = {
+        "region": backend.REGION,
+        "dynamodb_endpoint": endpoint,
+        "ssm_endpoint": endpoint,
+        "users_table": env["USERS_TABLE"],
+        "sessions_table": env["SESSIONS_TABLE"],
+        "signing_key_parameter": env["SIGNING_KEY_PARAMETER"],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=2) + "\n")
+
+
 def banner(
     url: str,
     endpoint: str,
@@ -74,6 +88,7 @@ Local API (API Gateway HTTP API v2 emulation) on {url}
     signing key: SSM SecureString {parameter}
     e.g.         AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x \\
                    aws dynamodb scan --region {backend.REGION} --table-name {tables[0] if tables else "..."}
+  admin:        authctl --local users list   (reads {sam_env.parent / "authctl.json"})
   sam local:    env-vars file {sam_env} (see docs/local-dev.md)
 State lives until this process stops. Ctrl-C stops everything.
 """
@@ -112,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             password = backend.create_demo_user(endpoint, common_env, layers, os.environ.get("DEMO_PASSWORD"))
         sam_env = args.state_dir / "sam-env.json"
         write_sam_env(sam_env, funcs, int(endpoint.rsplit(":", 1)[1]))
+        write_authctl_state(args.state_dir / "authctl.json", endpoint, common_env)
 
         pools = {
             f.name: FunctionPool(f, settings.worker_environment(f, endpoint), args.concurrency) for f in funcs

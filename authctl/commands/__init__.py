@@ -1,0 +1,1 @@
+"""One module per command group; each command takes the parsed arguments and returns an Output."""
