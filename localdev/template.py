@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from localdev import cfn_yaml
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -35,34 +35,13 @@ class TemplateError(ValueError):
     """The template uses something the local runner cannot emulate."""
 
 
-class _TemplateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """PyYAML's safe loader plus CloudFormation's short-form tags (!Ref, !Sub, !If...)."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
-
-
-_TemplateLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load_template(path: str | Path) -> dict[str, Any]:
     """Parse a SAM/CloudFormation template into plain dicts, short-form tags in their long form.
 
     Not cfn-lint's decoder: it gives the same dicts but importing it pulls in sympy and networkx,
     4 of the runner's 5.6 s of start-up (and of every test session) on these machines.
     """
-    with open(path, encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a safe loader subclass
+    return cfn_yaml.load(path)
 
 
 def resources_of_type(template: Mapping[str, Any], type_: str) -> dict[str, dict[str, Any]]:

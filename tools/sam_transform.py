@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# cfn_yaml needs only PyYAML, so the SAM tool environment can import it from localdev/ too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "localdev"))
 
 import cfn_yaml  # noqa: E402
 

@@ -10,17 +10,14 @@ of its own.
 from __future__ import annotations
 
 import copy
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from localdev import cfn_yaml
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import cfn_yaml  # noqa: E402
-
 TEMPLATE = cfn_yaml.load(ROOT / "template.yaml")
 FUNCTION = "AWS::Serverless::Function"
 
