@@ -51,6 +51,13 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
+def all_items(operation: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a Query or Scan, through boto3's paginator (follows LastEvaluatedKey)."""
+    with unavailable_on_failure(operation):
+        pages = client().get_paginator(operation).paginate(**kwargs)
+        return [item for page in pages for item in page["Items"]]
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 

@@ -184,18 +184,12 @@ def revoke(session_id: str, now: int, reason: str) -> bool:
 
 def list_for_user(user_id: str) -> list[Session]:
     """All of a user's session items, newest first (the by-user index)."""
-    sessions: list[Session] = []
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": "by-user",
-        "KeyConditionExpression": "user_id = :u",
-        "ExpressionAttributeValues": dynamo.to_values({":u": user_id}),
-        "ScanIndexForward": False,
-    }
-    while True:
-        with dynamo.unavailable_on_failure("list_sessions"):
-            page = dynamo.client().query(**kwargs)
-        sessions.extend(_to_session(i) for i in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return sessions
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = dynamo.all_items(
+        "query",
+        TableName=_table(),
+        IndexName="by-user",
+        KeyConditionExpression="user_id = :u",
+        ExpressionAttributeValues=dynamo.to_values({":u": user_id}),
+        ScanIndexForward=False,
+    )
+    return [_to_session(i) for i in items]

@@ -186,19 +186,13 @@ def delete(user: User) -> None:
 
 def list_all() -> list[User]:
     """Every user, for operators (authctl). A scan is fine here: never on a request path."""
-    users: list[User] = []
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "FilterExpression": "begins_with(pk, :prefix)",
-        "ExpressionAttributeValues": dynamo.to_values({":prefix": "USER#"}),
-    }
-    while True:
-        with dynamo.unavailable_on_failure("list_users"):
-            page = dynamo.client().scan(**kwargs)
-        users.extend(to_user(i) for i in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return sorted(users, key=lambda u: u.created_at)
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = dynamo.all_items(
+        "scan",
+        TableName=_table(),
+        FilterExpression="begins_with(pk, :prefix)",
+        ExpressionAttributeValues=dynamo.to_values({":prefix": "USER#"}),
+    )
+    return sorted((to_user(i) for i in items), key=lambda u: u.created_at)
 
 
 def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int) -> bool:
