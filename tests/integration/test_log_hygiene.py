@@ -50,7 +50,13 @@ def test_asvs5_16_2_5_no_password_token_cookie_or_key_in_any_log_line(api, aws, 
         secrets.extend(c.split(";")[0].split("=", 1)[1] for c in answer.cookies if "=;" not in c)
     secrets.extend(t.split(".")[1] for t in (parent,))
     logged = "\n".join(r.getMessage() + " " + str(r.__dict__) for r in caplog.records) + capsys.readouterr().out
-    assert "login succeeded" in logged and "refresh token reuse detected" in logged  # auth events are logged
+    # Auth events are logged (ASVS 5.0 16.3.1) with the request's correlation id
+    for event in ("login succeeded", "login failed", "refresh token rotated", "refresh grace replay",
+                  "refresh token reuse detected", "logout", "login throttled"):
+        assert event in logged, event
+    from authlayer.observability import logger
+
+    assert logger.get_correlation_id() == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"  # the event's requestId
     for secret in secrets:
         assert secret and secret not in logged, f"a secret reached the logs: {secret[:12]}..."
 

@@ -72,6 +72,7 @@ def refresh(settings: Settings, raw_token: str) -> Renewed:
                 session.token_hash, session.nonce, session.rotated_at = child.hash, nonce, now
                 session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
                 count("RefreshRotated")
+                logger.info("refresh token rotated", extra={"user_id": session.user_id, "session_id": session.id})
                 return Renewed(session, child)
         elif session.history and refresh_tokens.same_hash(presented, session.history[-1]):
             grace = settings.refresh_reuse_grace
@@ -85,6 +86,7 @@ def refresh(settings: Settings, raw_token: str) -> Renewed:
             if result is WriteResult.OK:
                 session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
                 count("RefreshGraceReplay")
+                logger.info("refresh grace replay", extra={"user_id": session.user_id, "session_id": session.id})
                 return Renewed(session, child)
         elif any(refresh_tokens.same_hash(presented, old) for old in session.history):
             _revoke_on_reuse(session, now, "older token replayed")
