@@ -100,4 +100,19 @@ $(SMOKE_VENV)/.ready: uv.lock | $(UV)
 
 ## make smoke: import and invoke every built function in a fresh boto3-only python3.11 (moto behind)
 smoke: $(VENV)/.synced $(SMOKE_VENV)/.ready
-	$(PY) tools/smoke_built.py --build-dir $(BUILD_DIR) --python $(SMOKE_VENV)/bin/python
+	$(PY) tools/smoke_built.py --build-dir $(BUILD_DIR) --python $(abspath $(SMOKE_VENV))/bin/python
+
+# ---- benchmarks (issue 8) ------------------------------------------------------------------
+# make bench measures the built artifacts, so it rebuilds them (make build, ~1 min) when they are
+# missing or older than the sources they come from; an up-to-date build is reused as is.
+BENCH_SOURCES := template.yaml shared/requirements.txt \
+	$(shell find shared functions -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
+
+$(BUILD_DIR)/template.yaml: $(BENCH_SOURCES)
+	$(MAKE) --no-print-directory build
+
+## make bench: cold starts, warm CPU and DynamoDB requests of the built functions, as ratios
+## measured in one run (tools/bench.py); the table also goes to docs/bench.md
+bench: $(VENV)/.synced $(SMOKE_VENV)/.ready $(BUILD_DIR)/template.yaml
+	$(PY) tools/bench.py --build-dir $(BUILD_DIR) --python $(abspath $(SMOKE_VENV))/bin/python \
+		--markdown docs/bench.md

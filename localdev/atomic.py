@@ -1,7 +1,7 @@
-"""DynamoDB applies each conditional write and each transaction atomically; moto does not (two
-threads can both pass the same condition, the dynalite problem of localstack#108). One lock
-around moto's item operations restores that guarantee, so races seen locally are the service's
-own, as they would be on AWS."""
+"""DynamoDB applies each conditional write and each transaction atomically; moto does not: two
+threads can both pass the same condition (the dynalite problem of localstack#108), and its shared
+state can even change under a running request. Serialising moto's request handling restores
+DynamoDB's guarantee, so races seen locally are the service's own, as they would be on AWS."""
 
 from __future__ import annotations
 
@@ -10,36 +10,27 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.dynamodb.models import DynamoDBBackend
+from moto.core.botocore_stubber import BotocoreStubber
+from moto.server import DomainDispatcherApplication
 
-OPERATIONS = (
-    "transact_write_items",
-    "transact_get_items",
-    "update_item",
-    "put_item",
-    "get_item",
-    "delete_item",
-    "batch_get_item",
-    "batch_write_item",
-    "query",
-    "scan",
-)
 _lock = threading.RLock()
+# Every request to moto passes one of these: in-process (mock_aws) or through the server.
+_ENTRY_POINTS = ((BotocoreStubber, "__call__"), (DomainDispatcherApplication, "__call__"))
 
 
-def serialise(method: Callable[..., Any]) -> Callable[..., Any]:
+def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def locked(*args: Any, **kwargs: Any) -> Any:
         with _lock:
             return method(*args, **kwargs)
 
-    locked.__wrapped_by_atomic__ = True  # type: ignore[attr-defined]
+    locked.__serialised__ = True  # type: ignore[attr-defined]
     return locked
 
 
-def make_dynamodb_atomic(setattr_: Callable[[Any, str, Any], None] = setattr) -> None:
-    """Wrap moto's DynamoDB operations (idempotent). Tests pass monkeypatch.setattr to undo it."""
-    for name in OPERATIONS:
-        method = getattr(DynamoDBBackend, name, None)
-        if method is not None and not getattr(method, "__wrapped_by_atomic__", False):
-            setattr_(DynamoDBBackend, name, serialise(method))
+def make_moto_atomic(setattr_: Callable[[Any, str, Any], None] = setattr) -> None:
+    """One moto request at a time (idempotent). Tests pass monkeypatch.setattr to undo it."""
+    for owner, name in _ENTRY_POINTS:
+        method = getattr(owner, name)
+        if not getattr(method, "__serialised__", False):
+            setattr_(owner, name, _serialised(method))

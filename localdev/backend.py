@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.server import ThreadedMotoServer
 
-from localdev.atomic import make_dynamodb_atomic
+from localdev.atomic import make_moto_atomic
 from localdev.settings import aws_environment
 from localdev.template import REGION, create_tables
 
@@ -26,7 +26,7 @@ DEMO_EMAIL = "demo@example.com"
 
 def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServer, str]:
     """Port 0 lets the OS pick a free port, so two runners (or a runner and tests) never clash."""
-    make_dynamodb_atomic()  # conditional writes race-free, as on AWS
+    make_moto_atomic()  # conditional writes race-free, as on AWS
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     _, actual_port = server.get_host_and_port()

@@ -15,7 +15,8 @@ from authlayer import accounts
 from authlayer.dal import users as user_store
 from authlayer.logic import accounts as account_logic
 from authlayer.logic.sessions import active_for_user
-from authlayer.models import RegisterRequest, User, parse
+from authlayer.models import User
+from authlayer.schemas import RegisterRequest, parse
 
 COLUMNS = [
     ("id", "ID"),

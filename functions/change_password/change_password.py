@@ -5,7 +5,7 @@ from authlayer.config import get_settings
 from authlayer.http import Request, Response, api_handler
 from authlayer.keys import load_key_set
 from authlayer.logic import accounts, sessions
-from authlayer.models import ChangePasswordRequest, parse
+from authlayer.schemas import ChangePasswordRequest, parse
 from authlayer.transport import signed_in
 
 SETTINGS = get_settings()

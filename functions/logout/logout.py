@@ -3,7 +3,7 @@
 from authlayer.config import get_settings
 from authlayer.http import Request, Response, api_handler
 from authlayer.logic import sessions
-from authlayer.models import LogoutRequest, parse
+from authlayer.schemas import LogoutRequest, parse
 from authlayer.transport import clear_cookie, presented_refresh_token
 
 SETTINGS = get_settings()

@@ -4,7 +4,7 @@ from authlayer.config import get_settings
 from authlayer.http import Request, Response, api_handler
 from authlayer.keys import load_key_set
 from authlayer.logic import login as logic
-from authlayer.models import RegisterRequest, parse
+from authlayer.schemas import RegisterRequest, parse
 from authlayer.transport import signed_in
 
 SETTINGS = get_settings()

@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -39,9 +38,10 @@ def parse_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name}={raw!r} is not a boolean: use true or false")
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+# A frozen dataclass, not a pydantic model: load_settings parses and checks every value itself,
+# and every handler reads settings at import, so pydantic here would be in every cold start.
+@dataclass(frozen=True)
+class Settings:
     users_table: str
     sessions_table: str
     access_token_ttl: int = 15 * 60
@@ -117,7 +117,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     ):
         if env.get(name, "").strip():
             values[field] = env[name].strip()
-    settings = Settings.model_validate(values)
+    settings = Settings(**values)  # type: ignore[arg-type]  # keys and types are the fields'
     _check_ranges(settings)
     return settings
 

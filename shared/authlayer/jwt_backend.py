@@ -6,11 +6,10 @@ backend sets them all and turns every pyjwt failure into one ``TokenError``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-
-from authlayer.keys import KeySet
+if TYPE_CHECKING:
+    from authlayer.keys import KeySet
 
 ALGORITHM = "RS256"  # one algorithm, asymmetric only (RFC 8725 §3.1, ASVS 5.0 9.1.2)
 # Headers that would make a verifier fetch or trust a key named by the token (RFC 8725 §3.10).
@@ -23,9 +22,10 @@ class TokenError(Exception):
 
 
 def encode(claims: dict[str, Any], keys: KeySet, typ: str) -> str:
-    return jwt.encode(
-        claims, keys.current.private_key, algorithm=ALGORITHM, headers={"kid": keys.current.kid, "typ": typ}
-    )
+    import jwt  # imported on first use: handlers that neither sign nor verify never load pyjwt
+
+    headers = {"kid": keys.current.kid, "typ": typ}
+    return jwt.encode(claims, keys.current.private_key, algorithm=ALGORITHM, headers=headers)
 
 
 def decode(
@@ -33,6 +33,8 @@ def decode(
 ) -> dict[str, Any]:
     if not token.isascii() or len(token) > MAX_TOKEN_CHARS:  # compact JWS is base64url and dots
         raise TokenError("malformed token")
+    import jwt  # see encode
+
     try:
         header = jwt.get_unverified_header(token)
     except (jwt.PyJWTError, ValueError, TypeError) as error:

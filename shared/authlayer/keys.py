@@ -7,18 +7,19 @@ A missing or empty key fails closed: no fallback key, ever (ASVS 5.0 16.5.3).
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
-from jwt.utils import base64url_encode
+from typing import TYPE_CHECKING, Any
 
 from authlayer.config import Settings
 from authlayer.errors import ServiceUnavailableError
+
+# cryptography and pyjwt are imported where a key is loaded or published, not here: every handler
+# imports this module (authlayer.http needs KeyConfigError), logout never touches a key.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.+?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 MIN_RSA_BITS = 2048  # RFC 7518 §3.3
@@ -38,6 +39,8 @@ class SigningKey:
         return self.private_key.public_key()
 
     def jwk(self) -> dict[str, Any]:
+        from jwt.algorithms import RSAAlgorithm
+
         jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.public_key, as_dict=True)
         return {**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}
 
@@ -61,17 +64,25 @@ def thumbprint(public_key: rsa.RSAPublicKey) -> str:
 
     numbers = public_key.public_numbers()
     members = {
-        "e": base64url_encode(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")).decode(),
+        "e": _b64url(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")),
         "kty": "RSA",
-        "n": base64url_encode(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")).decode(),
+        "n": _b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
     }
     digest = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode()).digest()
-    return base64url_encode(digest).decode()
+    return _b64url(digest)
+
+
+def _b64url(data: bytes) -> str:
+    """Unpadded base64url (RFC 7515 §2), as jwt.utils.base64url_encode."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 @lru_cache(maxsize=4)
 def parse_key_set(pem_text: str) -> KeySet:
     """PEM text -> KeySet. Cached: loading an RSA key costs ~50 ms, so once per container."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     blocks = _PEM_BLOCK.findall(pem_text.replace("\\n", "\n"))
     if not blocks:
         raise KeyConfigError("signing key is empty or not a PEM private key")
@@ -102,6 +113,9 @@ def load_key_set(settings: Settings) -> KeySet:
 
 
 def generate_private_key_pem(bits: int = 2048) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -1,16 +1,16 @@
-"""Domain records (what the DAL returns) and the request schemas of the HTTP contract."""
+"""Domain records (what the DAL returns) and request limits.
+
+The request schemas are pydantic models in ``authlayer.schemas``: importing pydantic and building
+them costs about 100 ms of cold start, which handlers with no body to validate (me, keys,
+sessions) do not pay, and refresh only pays for an unusual body (``check_refresh_request``).
+"""
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
-
-from authlayer import errors
+from typing import Any
 
 # --- records -------------------------------------------------------------------------------
 
@@ -70,70 +70,27 @@ def iso(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-# --- request schemas -------------------------------------------------------------------------
+# --- request schemas (the models are in authlayer.schemas) ----------------------------------
 
 MAX_IDENTIFIER = 254  # the longest valid email; far below DynamoDB's 2048-byte key limit
 MAX_PASSWORD = 256  # ASVS 4.0.3 2.1.2: at least 64 allowed; longer is refused before hashing
+MAX_REFRESH_TOKEN_FIELD = 2048  # RefreshRequest.refreshToken, LogoutRequest.refreshToken
 
 
-def _clean_text(value: str) -> str:
-    """Refuse what would break storage or hashing later: lone surrogates, NUL and control chars."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs"} for ch in value):
-        raise ValueError("must not contain control or formatting characters")
-    return value
+def check_refresh_request(data: dict[str, Any]) -> None:
+    """Validate a refresh body as ``parse(RefreshRequest, data)`` does, without pydantic for the
+    bodies refresh nearly always gets: ``{}`` (cookie) or an ASCII ``refreshToken`` (body mode).
 
+    Anything else, valid or not, goes to the pydantic model, which decides and words the errors.
+    """
+    token = data.get("refreshToken")
+    if data.keys() <= {"refreshToken"} and (
+        token is None or (type(token) is str and token.isascii() and len(token) <= MAX_REFRESH_TOKEN_FIELD)
+    ):
+        return
+    from authlayer.schemas import RefreshRequest, parse
 
-def _clean_password(value: str) -> str:
-    # Passwords are kept exactly as typed (ASVS 5.0 6.2.8), only unencodable text and NUL refused.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_clean_text)]
-Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD), AfterValidator(_clean_password)]
-
-
-class _Strict(BaseModel):
-    # Strict types and no unknown fields: {"role": "admin"} is refused, never honoured (ASVS 5.0 15.3.3).
-    model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=False)
-
-
-class LoginRequest(_Strict):
-    identifier: Annotated[Text, Field(min_length=1, max_length=MAX_IDENTIFIER)]
-    password: Password
-
-
-class RegisterRequest(_Strict):
-    username: Annotated[Text, Field(min_length=3, max_length=64, pattern=r"^[^@\s]+$")]
-    email: Annotated[Text, Field(min_length=3, max_length=MAX_IDENTIFIER, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    password: Annotated[Password, Field(min_length=8)]  # ASVS 5.0 6.2.1
-
-
-class RefreshRequest(_Strict):
-    # The tutorial's frontend sends its access JWT here next to the cookie; the cookie wins.
-    refreshToken: str | None = Field(default=None, max_length=2048)  # noqa: N815 - Strapi's name
-
-
-def parse(model: type[_Strict], data: dict[str, Any]) -> Any:
-    """Validate a body against a schema; failures are Strapi ValidationErrors with details."""
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as error:
-        issues = [
-            {"path": [str(p) for p in e["loc"]], "message": e["msg"], "name": "ValidationError"}
-            for e in error.errors(include_input=False, include_url=False)
-        ]
-        message = "; ".join(f"{'.'.join(i['path']) or 'body'}: {i['message']}" for i in issues[:3])
-        raise errors.ValidationError(message, {"errors": issues}) from None
+    parse(RefreshRequest, data)
 
 
 def username_key(username: str) -> str:
@@ -142,17 +99,6 @@ def username_key(username: str) -> str:
 
 def email_key(email: str) -> str:
     return unicodedata.normalize("NFC", email).strip().lower()
-
-
-class LogoutRequest(_Strict):
-    scope: Literal["current", "all"] = "current"
-    refreshToken: str | None = Field(default=None, max_length=2048)  # noqa: N815 - body-mode clients
-
-
-class ChangePasswordRequest(_Strict):
-    currentPassword: Password  # noqa: N815 - Strapi's names
-    password: Annotated[Password, Field(min_length=8)]
-    passwordConfirmation: Password  # noqa: N815
 
 
 def session_view(session: Session, current_session_id: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import threading
 import pytest
 from freezegun import freeze_time
 
-from localdev.atomic import make_dynamodb_atomic
+from localdev.atomic import make_moto_atomic
 from tests.conftest import cookie_value
 
 WORKERS = 20
@@ -17,7 +17,7 @@ WORKERS = 20
 def atomic_moto(monkeypatch):
     """DynamoDB's conditional writes are atomic, moto's are not: restore that for these races
     (the same wrapper the local runner uses), so the race under test is ours."""
-    make_dynamodb_atomic(monkeypatch.setattr)
+    make_moto_atomic(monkeypatch.setattr)
 
 
 def race(api, token, workers=WORKERS):

@@ -12,7 +12,7 @@ from openapi_spec_validator import validate
 from pydantic.fields import FieldInfo
 from werkzeug.test import Client
 
-from authlayer import models
+from authlayer import schemas
 from localdev.cors import Cors
 from localdev.server import OPENAPI, Gateway
 from localdev.template import functions, load_template
@@ -79,11 +79,11 @@ def test_document_paths_and_methods_are_exactly_the_templates_http_api_routes() 
 @pytest.mark.parametrize(
     ("component", "model"),
     [
-        ("LoginRequest", models.LoginRequest),
-        ("RegisterRequest", models.RegisterRequest),
-        ("RefreshRequest", models.RefreshRequest),
-        ("LogoutRequest", models.LogoutRequest),
-        ("ChangePasswordRequest", models.ChangePasswordRequest),
+        ("LoginRequest", schemas.LoginRequest),
+        ("RegisterRequest", schemas.RegisterRequest),
+        ("RefreshRequest", schemas.RefreshRequest),
+        ("LogoutRequest", schemas.LogoutRequest),
+        ("ChangePasswordRequest", schemas.ChangePasswordRequest),
     ],
 )
 def test_request_schemas_match_the_handlers_models(component: str, model: type[Any]) -> None:

@@ -12,7 +12,7 @@ from authlayer import access_tokens, errors, refresh_tokens
 from authlayer.config import load_settings
 from authlayer.http import Request
 from authlayer.keys import parse_key_set
-from authlayer.models import LoginRequest, RefreshRequest, RegisterRequest, parse
+from authlayer.schemas import LoginRequest, RefreshRequest, RegisterRequest, parse
 from tests.conftest import private_key_pem
 
 SETTINGS = load_settings({"USERS_TABLE": "U", "SESSIONS_TABLE": "S"})

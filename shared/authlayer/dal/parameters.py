@@ -5,13 +5,24 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import BotoCoreError, ClientError
 
+from authlayer.dal import dynamo
 from authlayer.errors import ServiceUnavailableError
 from authlayer.observability import logger
 
 CACHE_SECONDS = 300  # a rotated key reaches every container within five minutes
 
 
+def _install_provider() -> None:
+    """Make Powertools' default SSM provider use our boto3 session (see dynamo.session).
+
+    Left alone when one is installed already (the first call made it, or a test put a stubbed one).
+    """
+    if "ssm" not in parameters.ssm.DEFAULT_PROVIDERS:
+        parameters.ssm.DEFAULT_PROVIDERS["ssm"] = parameters.SSMProvider(boto3_session=dynamo.session())
+
+
 def get_secure_parameter(name: str) -> str:
+    _install_provider()
     try:
         value = parameters.get_parameter(name, decrypt=True, max_age=CACHE_SECONDS)
     except parameters.exceptions.GetParameterError as error:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from authlayer import accounts, clock, passwords
 from authlayer.config import Settings
 from authlayer.dal import users as user_store
 from authlayer.errors import ApplicationError, RateLimitError, invalid_credentials
 from authlayer.logic import sessions
-from authlayer.models import LoginRequest, RegisterRequest, User, iso
+from authlayer.models import User, iso
 from authlayer.observability import count, logger
+
+if TYPE_CHECKING:
+    from authlayer.schemas import LoginRequest, RegisterRequest
 
 
 def login(settings: Settings, body: LoginRequest, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
