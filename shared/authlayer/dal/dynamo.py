@@ -19,7 +19,14 @@ from authlayer.errors import ServiceUnavailableError
 from authlayer.observability import logger
 
 # Short timeouts: a login should fail fast with 503 rather than hang until the Lambda timeout.
-_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 3})
+# parameter_validation off: every request is built by this package (and covered by the tests);
+# DynamoDB validates it again anyway, and botocore's client-side pass is a third of refresh's CPU.
+_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=3,
+    retries={"mode": "standard", "total_max_attempts": 3},
+    parameter_validation=False,
+)
 
 
 class _BytesDeserializer(TypeDeserializer):
