@@ -75,6 +75,16 @@ def all_items(operation: str, **kwargs: Any) -> list[dict[str, Any]]:
         return [item for page in pages for item in page["Items"]]
 
 
+def update_if(operation: str, **kwargs: Any) -> bool:
+    """One conditional UpdateItem: True if applied, False if its condition did not hold."""
+    try:
+        with unavailable_on_failure(operation):
+            client().update_item(**kwargs)
+    except ClientError:  # only ConditionalCheckFailed gets past unavailable_on_failure
+        return False
+    return True
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 

@@ -168,18 +168,14 @@ def _conditional_update(session: Session, live_hash: bytes, now: int, update: di
 
 def revoke(session_id: str, now: int, reason: str) -> bool:
     """End a session; its refresh tokens fail from now on. False if it was already ended."""
-    try:
-        with dynamo.unavailable_on_failure("revoke_session"):
-            dynamo.client().update_item(
-                TableName=_table(),
-                Key=_key(session_id),
-                UpdateExpression="SET revoked_at = :now, revoked_reason = :reason",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(revoked_at)",
-                ExpressionAttributeValues=dynamo.to_values({":now": now, ":reason": reason}),
-            )
-    except ClientError:
-        return False
-    return True
+    return dynamo.update_if(
+        "revoke_session",
+        TableName=_table(),
+        Key=_key(session_id),
+        UpdateExpression="SET revoked_at = :now, revoked_reason = :reason",
+        ConditionExpression="attribute_exists(pk) AND attribute_not_exists(revoked_at)",
+        ExpressionAttributeValues=dynamo.to_values({":now": now, ":reason": reason}),
+    )
 
 
 def list_for_user(user_id: str) -> list[Session]:

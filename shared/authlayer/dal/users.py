@@ -121,18 +121,14 @@ def _query_one(index: str, attribute: str, value: str) -> User | None:
 
 def replace_password_hash(user_id: str, old_hash: str, new_hash: str, updated_at: str) -> bool:
     """Upgrade a hash on login (argon2 parameters changed, or a bcrypt import). Only if unchanged."""
-    try:
-        with dynamo.unavailable_on_failure("rehash"):
-            dynamo.client().update_item(
-                TableName=_table(),
-                Key=user_key(user_id),
-                UpdateExpression="SET password_hash = :new, updated_at = :now",
-                ConditionExpression="password_hash = :old",
-                ExpressionAttributeValues=dynamo.to_values({":new": new_hash, ":old": old_hash, ":now": updated_at}),
-            )
-    except ClientError:
-        return False
-    return True
+    return dynamo.update_if(
+        "rehash",
+        TableName=_table(),
+        Key=user_key(user_id),
+        UpdateExpression="SET password_hash = :new, updated_at = :now",
+        ConditionExpression="password_hash = :old",
+        ExpressionAttributeValues=dynamo.to_values({":new": new_hash, ":old": old_hash, ":now": updated_at}),
+    )
 
 
 def user_condition_check(user_id: str, session_created_ms: int) -> dict[str, Any]:
@@ -156,19 +152,15 @@ def update(user_id: str, updated_at: str, **fields: Any) -> bool:
     names = {f"#{k}": k for k in fields}
     values = {f":{k}": v for k, v in fields.items()} | {":now": updated_at}
     assignments = ", ".join(f"#{k} = :{k}" for k in fields)
-    try:
-        with dynamo.unavailable_on_failure("update_user"):
-            dynamo.client().update_item(
-                TableName=_table(),
-                Key=user_key(user_id),
-                UpdateExpression=f"SET {assignments}, updated_at = :now",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=dynamo.to_values(values),
-            )
-    except ClientError:
-        return False
-    return True
+    return dynamo.update_if(
+        "update_user",
+        TableName=_table(),
+        Key=user_key(user_id),
+        UpdateExpression=f"SET {assignments}, updated_at = :now",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=dynamo.to_values(values),
+    )
 
 
 def delete(user: User) -> None:
@@ -202,21 +194,17 @@ def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int)
     per ``lockout`` seconds. Parallel guesses cannot all slip through: each one is one conditional
     ADD, so at most ``max_failures`` hash checks run in a burst. False: the account is cooling down.
     """
-    try:
-        with dynamo.unavailable_on_failure("claim_login_attempt"):
-            dynamo.client().update_item(
-                TableName=_table(),
-                Key=user_key(user_id),
-                UpdateExpression="ADD failed_logins :one SET last_failed_at = :now",
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(failed_logins) "
-                "OR failed_logins < :max OR last_failed_at <= :edge)",
-                ExpressionAttributeValues=dynamo.to_values(
-                    {":one": 1, ":now": now, ":max": max_failures, ":edge": now - lockout}
-                ),
-            )
-    except ClientError:
-        return False
-    return True
+    return dynamo.update_if(
+        "claim_login_attempt",
+        TableName=_table(),
+        Key=user_key(user_id),
+        UpdateExpression="ADD failed_logins :one SET last_failed_at = :now",
+        ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(failed_logins) "
+        "OR failed_logins < :max OR last_failed_at <= :edge)",
+        ExpressionAttributeValues=dynamo.to_values(
+            {":one": 1, ":now": now, ":max": max_failures, ":edge": now - lockout}
+        ),
+    )
 
 
 def reset_login_attempts_item(user_id: str) -> dict[str, Any]:
