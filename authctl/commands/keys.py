@@ -66,12 +66,17 @@ def generate(args: argparse.Namespace) -> Output:
     return Output(data, f"generated {key_set.current.kid} into {name} (version {version}); it signs", notes=notes)
 
 
-def rotate(args: argparse.Namespace) -> Output:
-    """New key first (it signs), the current signing key second (still verifies its tokens)."""
-    name = _parameter()
+def _require_parameter(name: str) -> aws.KeyParameter:
     existing = aws.get_key_parameter(name)
     if existing is None:
         raise NotFound(f"SSM parameter {name} does not exist; run `keys generate` first")
+    return existing
+
+
+def rotate(args: argparse.Namespace) -> Output:
+    """New key first (it signs), the current signing key second (still verifies its tokens)."""
+    name = _parameter()
+    existing = _require_parameter(name)
     current = _parse(existing.value)
     new_pem = generate_private_key_pem(KEY_BITS)
     value = new_pem + _pem(current.current)
@@ -91,9 +96,7 @@ def rotate(args: argparse.Namespace) -> Output:
 
 def list_keys(args: argparse.Namespace) -> Output:
     name = _parameter()
-    existing = aws.get_key_parameter(name)
-    if existing is None:
-        raise NotFound(f"SSM parameter {name} does not exist; run `keys generate` first")
+    existing = _require_parameter(name)
     rows = _rows(_parse(existing.value))
     data = {"parameter": name, "version": existing.version, "keys": rows}
     return Output(data, f"{name} (version {existing.version})\n{table(rows, COLUMNS)}")
@@ -102,9 +105,7 @@ def list_keys(args: argparse.Namespace) -> Output:
 def prune(args: argparse.Namespace) -> Output:
     """Keep only the signing key: the last step of a rotation, once old tokens have expired."""
     name = _parameter()
-    existing = aws.get_key_parameter(name)
-    if existing is None:
-        raise NotFound(f"SSM parameter {name} does not exist; run `keys generate` first")
+    existing = _require_parameter(name)
     key_set = _parse(existing.value)
     dropped = [k.kid for k in key_set.all if k is not key_set.current]
     if not dropped:
