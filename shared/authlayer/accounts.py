@@ -12,18 +12,17 @@ from authlayer.models import User, iso
 def create_user(username: str, email: str, password: str, *, confirmed: bool = True, blocked: bool = False) -> User:
     """Hash the password and store the user; ``dal.users.AlreadyTaken`` if a name is in use."""
     now = iso(clock.now())
-    user = User(
-        id=str(uuid.uuid4()),
-        username=username,
-        email=email.strip().lower(),
-        password_hash=passwords.hash_password(password),
+    password_hash = passwords.hash_password(password)
+    return import_user(
+        str(uuid.uuid4()),
+        username,
+        email,
+        password_hash,
         confirmed=confirmed,
         blocked=blocked,
         created_at=now,
         updated_at=now,
     )
-    store.create(user)
-    return user
 
 
 # Hashes passwords.verify_password understands; anything else (a plaintext, an unknown scheme)
