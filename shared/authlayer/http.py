@@ -148,8 +148,11 @@ def api_handler(func: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any]
 
     @functools.wraps(func)
     @metrics.log_metrics
-    @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+    @logger.inject_lambda_context(clear_state=True)
     def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # Read directly rather than with correlation_id_path, whose JMESPath search costs about
+        # a tenth of a warm refresh's CPU.
+        logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
         try:
             response = func(Request.from_event(event))
         except KeyConfigError as error:  # fail closed, never a fallback key (ASVS 5.0 16.5.3)
