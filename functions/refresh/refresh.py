@@ -19,5 +19,5 @@ def handler(request: Request) -> Response:
     if presented is None:
         raise UnauthorizedError("Missing refresh token")
     keys = load_key_set(SETTINGS)
-    renewed = sessions.refresh(SETTINGS, presented.raw)
+    renewed = sessions.refresh(SETTINGS, presented)
     return signed_in(SETTINGS, request, keys, renewed.session.user_id, renewed)

@@ -78,10 +78,14 @@ class Request:
             path_params=dict(event.get("pathParameters") or {}),
         )
 
+    @property
+    def content_type(self) -> str:
+        """The media type alone, lower-case ("application/json" of "Application/JSON; charset=utf-8")."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
     def json(self) -> dict[str, Any]:
         """The body as a JSON object; anything else is a 400 (ASVS 4.0.3 13.2.2)."""
-        content_type = self.headers.get("content-type", "").split(";")[0].strip().lower()
-        if self.raw_body and content_type and content_type != "application/json":
+        if self.raw_body and self.content_type and self.content_type != "application/json":
             # Also the CSRF rule: a cross-site form or text/plain POST is never accepted (ASVS 13.2.3).
             raise errors.UnsupportedMediaTypeError("Content-Type must be application/json")
         if not self.raw_body.strip():

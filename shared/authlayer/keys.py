@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from authlayer.config import Settings
-from authlayer.errors import ServiceUnavailableError
 
 # cryptography and pyjwt are imported where a key is loaded or published, not here: every handler
 # imports this module (authlayer.http needs KeyConfigError), logout never touches a key.
@@ -103,10 +102,7 @@ def load_key_set(settings: Settings) -> KeySet:
         raise KeyConfigError("set SIGNING_KEY (PEM) or SIGNING_KEY_PARAMETER (SSM parameter name)")
     from authlayer.dal.parameters import get_secure_parameter
 
-    try:
-        value = get_secure_parameter(settings.signing_key_parameter)
-    except ServiceUnavailableError:
-        raise
+    value = get_secure_parameter(settings.signing_key_parameter)  # 503 when SSM fails
     if not value or not value.strip():
         raise KeyConfigError(f"SSM parameter {settings.signing_key_parameter} is empty")
     return parse_key_set(value)

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from authlayer import access_tokens, clock, errors
@@ -29,19 +28,14 @@ def issuer(settings: Settings, request: Request) -> str:
     return settings.token_issuer or f"https://{request.domain}"
 
 
-@dataclass(frozen=True)
-class PresentedToken:
-    raw: str
-    from_cookie: bool
-
-
-def presented_refresh_token(settings: Settings, request: Request, body: dict[str, Any]) -> PresentedToken | None:
+def presented_refresh_token(settings: Settings, request: Request, body: dict[str, Any]) -> str | None:
+    """The cookie's token (after the CSRF checks), else the body's, else None."""
     cookie = request.cookies.get(settings.cookie_name)
     if cookie:
         check_cookie_request(settings, request)
-        return PresentedToken(cookie, from_cookie=True)
+        return cookie
     body_token = body.get("refreshToken")
-    return PresentedToken(body_token, from_cookie=False) if isinstance(body_token, str) and body_token else None
+    return body_token if isinstance(body_token, str) and body_token else None
 
 
 def check_cookie_request(settings: Settings, request: Request) -> None:
@@ -50,8 +44,7 @@ def check_cookie_request(settings: Settings, request: Request) -> None:
     A JSON Content-Type cannot be sent cross-site without a CORS preflight, which only allowed
     origins pass; the Origin check catches the rest (ASVS 5.0 3.5.1-3.5.3).
     """
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
+    if request.content_type != "application/json":
         raise errors.UnsupportedMediaTypeError("Content-Type must be application/json")
     origin = request.headers.get("origin")
     if origin is not None and origin.rstrip("/") not in allowed_origins(settings, request):
