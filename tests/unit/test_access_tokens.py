@@ -197,3 +197,41 @@ def test_previous_key_still_verifies_during_rotation():
 def test_asvs5_16_5_3_missing_or_bad_key_fails_closed(pem):
     with pytest.raises((KeyConfigError, ValueError)):
         parse_key_set(pem)
+
+
+def _pem_with(numbers_of, **changes):
+    """The PEM of a key whose private numbers are changed (cryptography builds it unchecked)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    n = numbers_of.private_numbers()
+    fields = {k: getattr(n, k) for k in ("p", "q", "d", "dmp1", "dmq1", "iqmp")} | changes
+    damaged = rsa.RSAPrivateNumbers(**fields, public_numbers=n.public_numbers).private_key(
+        unsafe_skip_rsa_key_validation=True
+    )
+    return damaged.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def test_asvs5_16_5_3_a_key_whose_signatures_do_not_verify_fails_closed(keys):
+    # Given a key with a wrong private exponent (its CRT values derived from it, so all agree)
+    good = keys.current.private_key
+    n = good.private_numbers()
+    d = n.d + 2
+    pem = _pem_with(good, d=d, dmp1=d % (n.p - 1), dmq1=d % (n.q - 1))
+    # When it is loaded, Then the pairwise consistency test refuses it: no token is ever signed
+    with pytest.raises(KeyConfigError, match="damaged"):
+        parse_key_set(pem)
+
+
+def test_a_crt_fault_in_the_key_never_yields_a_faulty_signature(keys):
+    # Given a key whose CRT exponent is wrong (the Bellcore fault attack's precondition), loaded
+    # without OpenSSL's full key check
+    good = keys.current.private_key
+    pem = _pem_with(good, dmp1=good.private_numbers().dmp1 ^ 2)  # stays odd, as cryptography requires
+    damaged = parse_key_set(pem)
+    # When it signs, Then OpenSSL's own check (verify with e, recompute without CRT) gives the
+    # correct signature: the same bytes as the good key's (PKCS#1 v1.5 is deterministic)
+    payload = claims()
+    assert sign(damaged, payload) == sign(keys, payload)
+    assert verify(keys, sign(damaged, payload)).user_id == "u1"
