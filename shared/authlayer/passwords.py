@@ -6,8 +6,6 @@ Passwords are verified exactly as received: no trimming, folding or truncation (
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -20,14 +18,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return _hasher.hash("dummy password for unknown users")
+# The hash of a random password nobody knows, made with _hasher's parameters. A constant, not
+# hashed on first use: that would make a container's first unknown-user login cost two hashes.
+DUMMY_HASH = "$argon2id$v=19$m=19456,t=2,p=1$i0mi50yS7oZc9pStAMl72A$DfgAhNuTHqP6R8jkzWhwWI7qSvtzyLbw7Aw0Yno3mT8"
 
 
 def burn_verification(password: str) -> None:
     """Spend one verification on an unknown user, so timing does not reveal it (ASVS 5.0 6.3.8)."""
-    verify_password(password, _dummy_hash())
+    verify_password(password, DUMMY_HASH)
 
 
 def verify_password(password: str, stored_hash: str) -> bool:

@@ -45,3 +45,16 @@ def test_weaker_argon2_parameters_need_rehash():
     assert passwords.verify_password("pw", weak)
     assert passwords.needs_rehash(weak)
     assert not passwords.needs_rehash(passwords.hash_password("pw"))
+
+
+def test_asvs5_6_3_8_unknown_users_cost_one_verification_with_the_same_parameters(monkeypatch):
+    # Given the constant dummy hash: it has today's parameters, so it costs what a real user's does
+    assert not passwords.needs_rehash(passwords.DUMMY_HASH)
+    # When an unknown user's password is burnt, Then exactly one verification runs, no hashing
+    calls = []
+    hasher = type(passwords._hasher)  # slotted: patch the class
+    real_verify = hasher.verify
+    monkeypatch.setattr(hasher, "hash", lambda *a, **k: calls.append("hash"))
+    monkeypatch.setattr(hasher, "verify", lambda self, h, p: calls.append("verify") or real_verify(self, h, p))
+    passwords.burn_verification("anything")
+    assert calls == ["verify"]
