@@ -1,9 +1,9 @@
 """POST /api/auth/logout: end this session, or all of the user's with {"scope": "all"}."""
 
+from authlayer.bodies import LogoutBody, parse
 from authlayer.config import get_settings
 from authlayer.http import Request, Response, api_handler
 from authlayer.logic import sessions
-from authlayer.schemas import LogoutRequest, parse
 from authlayer.transport import clear_cookie, presented_refresh_token
 
 SETTINGS = get_settings()
@@ -12,7 +12,7 @@ SETTINGS = get_settings()
 @api_handler
 def handler(request: Request) -> Response:
     body = request.json()
-    logout = parse(LogoutRequest, body)
+    logout = parse(LogoutBody, body)
     presented = presented_refresh_token(SETTINGS, request, body)
     sessions.logout(presented, everywhere=logout.scope == "all")
     # Always clear the cookie with the attributes it was set with; a second logout is no error.

@@ -1,11 +1,11 @@
 """POST /api/token/refresh (the tutorial's path) and POST /api/auth/refresh (Strapi v5's)."""
 
+from authlayer.bodies import RefreshBody, parse
 from authlayer.config import get_settings
 from authlayer.errors import UnauthorizedError
 from authlayer.http import Request, Response, api_handler
 from authlayer.keys import load_key_set
 from authlayer.logic import sessions
-from authlayer.models import check_refresh_request
 from authlayer.transport import presented_refresh_token, signed_in
 
 SETTINGS = get_settings()
@@ -14,7 +14,7 @@ SETTINGS = get_settings()
 @api_handler
 def handler(request: Request) -> Response:
     body = request.json()
-    check_refresh_request(body)  # parse(RefreshRequest, body), pydantic only for unusual bodies
+    parse(RefreshBody, body)  # validation only: the token is read below, cookie first
     presented = presented_refresh_token(SETTINGS, request, body)
     if presented is None:
         raise UnauthorizedError("Missing refresh token")

@@ -1,10 +1,10 @@
 """POST /api/auth/local/register: Strapi registration (REGISTRATION_ENABLED=false closes it)."""
 
+from authlayer.bodies import RegisterBody, parse
 from authlayer.config import get_settings
 from authlayer.http import Request, Response, api_handler
 from authlayer.keys import load_key_set
 from authlayer.logic import login as logic
-from authlayer.schemas import RegisterRequest, parse
 from authlayer.transport import signed_in
 
 SETTINGS = get_settings()
@@ -12,7 +12,7 @@ SETTINGS = get_settings()
 
 @api_handler
 def handler(request: Request) -> Response:
-    body = parse(RegisterRequest, request.json())
+    body = parse(RegisterBody, request.json())
     keys = load_key_set(SETTINGS)
     user, renewed = logic.register(SETTINGS, body, request.user_agent, request.source_ip)
     return signed_in(SETTINGS, request, keys, user.id, renewed, {"user": user.sanitized()})

@@ -2,7 +2,7 @@
 
 The request schemas are pydantic models in ``authlayer.schemas``: importing pydantic and building
 them costs about 100 ms of cold start, which handlers with no body to validate (me, keys,
-sessions) do not pay, and refresh only pays for an unusual body (``check_refresh_request``).
+sessions) do not pay, and the others only pay for an unusual body (``authlayer.bodies``).
 """
 
 from __future__ import annotations
@@ -70,27 +70,16 @@ def iso(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-# --- request schemas (the models are in authlayer.schemas) ----------------------------------
+# --- request limits (the models are in authlayer.schemas, the fast paths in authlayer.bodies) ---
 
 MAX_IDENTIFIER = 254  # the longest valid email; far below DynamoDB's 2048-byte key limit
 MAX_PASSWORD = 256  # ASVS 4.0.3 2.1.2: at least 64 allowed; longer is refused before hashing
+MIN_NEW_PASSWORD = 8  # ASVS 5.0 6.2.1
+MIN_USERNAME, MAX_USERNAME = 3, 64
+MIN_EMAIL = 3
 MAX_REFRESH_TOKEN_FIELD = 2048  # RefreshRequest.refreshToken, LogoutRequest.refreshToken
-
-
-def check_refresh_request(data: dict[str, Any]) -> None:
-    """Validate a refresh body as ``parse(RefreshRequest, data)`` does, without pydantic for the
-    bodies refresh nearly always gets: ``{}`` (cookie) or an ASCII ``refreshToken`` (body mode).
-
-    Anything else, valid or not, goes to the pydantic model, which decides and words the errors.
-    """
-    token = data.get("refreshToken")
-    if data.keys() <= {"refreshToken"} and (
-        token is None or (type(token) is str and token.isascii() and len(token) <= MAX_REFRESH_TOKEN_FIELD)
-    ):
-        return
-    from authlayer.schemas import RefreshRequest, parse
-
-    parse(RefreshRequest, data)
+USERNAME_PATTERN = r"^[^@\s]+$"  # no "@": an identifier with one is looked up as an email
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def username_key(username: str) -> str:

@@ -1,6 +1,7 @@
 """The request schemas of the HTTP contract: strict pydantic models (see authlayer.models).
 
-Imported on first use only: pydantic and these models are a large part of a cold start.
+Imported on first use only: pydantic and these models are a large part of a cold start, so
+handlers go through authlayer.bodies, which comes here only for bodies it cannot vouch for.
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from authlayer import errors
-from authlayer.models import MAX_IDENTIFIER, MAX_PASSWORD, MAX_REFRESH_TOKEN_FIELD
+from authlayer.models import (
+    EMAIL_PATTERN,
+    MAX_IDENTIFIER,
+    MAX_PASSWORD,
+    MAX_REFRESH_TOKEN_FIELD,
+    MAX_USERNAME,
+    MIN_EMAIL,
+    MIN_NEW_PASSWORD,
+    MIN_USERNAME,
+    USERNAME_PATTERN,
+)
 
 
 def _clean_text(value: str) -> str:
@@ -53,9 +64,9 @@ class LoginRequest(_Strict):
 
 
 class RegisterRequest(_Strict):
-    username: Annotated[Text, Field(min_length=3, max_length=64, pattern=r"^[^@\s]+$")]
-    email: Annotated[Text, Field(min_length=3, max_length=MAX_IDENTIFIER, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    password: Annotated[Password, Field(min_length=8)]  # ASVS 5.0 6.2.1
+    username: Annotated[Text, Field(min_length=MIN_USERNAME, max_length=MAX_USERNAME, pattern=USERNAME_PATTERN)]
+    email: Annotated[Text, Field(min_length=MIN_EMAIL, max_length=MAX_IDENTIFIER, pattern=EMAIL_PATTERN)]
+    password: Annotated[Password, Field(min_length=MIN_NEW_PASSWORD)]  # ASVS 5.0 6.2.1
 
 
 class RefreshRequest(_Strict):
@@ -83,5 +94,5 @@ class LogoutRequest(_Strict):
 
 class ChangePasswordRequest(_Strict):
     currentPassword: Password  # noqa: N815 - Strapi's names
-    password: Annotated[Password, Field(min_length=8)]
+    password: Annotated[Password, Field(min_length=MIN_NEW_PASSWORD)]
     passwordConfirmation: Password  # noqa: N815

@@ -13,10 +13,10 @@ from authlayer.models import User, iso
 from authlayer.observability import count, logger
 
 if TYPE_CHECKING:
-    from authlayer.schemas import LoginRequest, RegisterRequest
+    from authlayer.bodies import LoginBody, RegisterBody
 
 
-def login(settings: Settings, body: LoginRequest, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
+def login(settings: Settings, body: LoginBody, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
     user = user_store.find_by_identifier(body.identifier)
     if user is None or not user.password_hash:
         passwords.burn_verification(body.password)  # same cost as a real user (ASVS 5.0 6.3.8)
@@ -48,7 +48,7 @@ def login(settings: Settings, body: LoginRequest, user_agent: str, ip: str) -> t
     return user, renewed
 
 
-def register(settings: Settings, body: RegisterRequest, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
+def register(settings: Settings, body: RegisterBody, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
     if not settings.registration_enabled:
         raise ApplicationError("Register action is currently disabled")
     try:
