@@ -184,5 +184,7 @@ def _freeze_imports_once() -> None:
     settings) lives as long as the container. Frozen, the cyclic GC stops rescanning it: a full
     collection during the first request (botocore builds thousands of dicts from its JSON models)
     cost 30 ms of each cold start. Once per process: a later freeze would also pin whatever cyclic
-    garbage a long-lived process (a test run) has made by then."""
+    garbage a long-lived process (a test run) has made by then. The GC is back on from here (in
+    Lambda, authlayer/__init__ turned it off for the import)."""
     gc.freeze()
+    gc.enable()

@@ -18,3 +18,19 @@ def test_decorating_a_handler_freezes_what_its_import_built():
     )
     env = {"PYTHONPATH": str(ROOT / "shared"), "PATH": "/usr/bin:/bin"}
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+
+
+def test_in_lambda_the_gc_is_off_while_the_handler_imports_and_back_on_once_it_is_decorated():
+    code = (
+        "import gc, authlayer; off_while_importing = not gc.isenabled(); "
+        "from authlayer.http import api_handler; api_handler(lambda request: None); "
+        "assert off_while_importing and gc.isenabled(), (off_while_importing, gc.isenabled())"
+    )
+    env = {"PYTHONPATH": str(ROOT / "shared"), "PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": "LoginFunction"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+
+
+def test_outside_lambda_importing_the_layer_leaves_the_gc_alone():
+    code = "import gc, authlayer.http; assert gc.isenabled()"
+    env = {"PYTHONPATH": str(ROOT / "shared"), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
