@@ -167,3 +167,24 @@ def test_deleted_user_frees_the_username_and_email(api, demo_user):
 
     accounts.delete_user(demo_user.id)
     assert create_user("demo", "demo@example.com", DEMO_PASSWORD).id != demo_user.id
+
+
+def test_every_page_of_a_query_is_read(api, demo_user):
+    # Given five sessions and a page size of two (DynamoDB pages at 1 MB; Limit forces it here)
+    from authlayer.dal import dynamo
+    from authlayer.dal import sessions as store
+
+    for _ in range(5):
+        api.login()
+    user_id = api.login().body["user"]["id"]
+    # When all items are read, Then the loop follows LastEvaluatedKey to the last page
+    items = dynamo.all_items(
+        "query",
+        TableName=store._table(),
+        IndexName="by-user",
+        KeyConditionExpression="user_id = :u",
+        ExpressionAttributeValues=dynamo.to_values({":u": user_id}),
+        Limit=2,
+    )
+    assert len(items) == 6 and len({i["pk"]["S"] for i in items}) == 6
+    assert len(store.list_for_user(user_id)) == 6

@@ -80,10 +80,19 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def all_items(operation: str, **kwargs: Any) -> list[dict[str, Any]]:
-    """Every item of a Query or Scan, through boto3's paginator (follows LastEvaluatedKey)."""
+    """Every item of a Query or Scan ("query" or "scan"), page after page (LastEvaluatedKey).
+
+    A plain loop rather than boto3's paginator, whose first use costs ~9 ms of a cold start.
+    """
+    call = getattr(client(), operation)
+    items: list[dict[str, Any]] = []
     with unavailable_on_failure(operation):
-        pages = client().get_paginator(operation).paginate(**kwargs)
-        return [item for page in pages for item in page["Items"]]
+        while True:
+            page = call(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
 
 def update_if(operation: str, **kwargs: Any) -> bool:
