@@ -39,12 +39,13 @@ class _BytesDeserializer(TypeDeserializer):
         return bytes(value)
 
 
+_serializer = TypeSerializer()
+_deserializer = _BytesDeserializer()
+
+
 # botocore's SSM model trimmed to GetParameter (tools/trim_botocore_model.py): parsing the whole
 # 1.3 MB model cost about 60 ms of every cold start that loads the signing key from SSM.
 TRIMMED_MODELS = Path(__file__).with_name("botocore_models")
-
-_serializer = TypeSerializer()
-_deserializer = _BytesDeserializer()
 
 
 @lru_cache(maxsize=1)
@@ -82,8 +83,6 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 # The tables hold str, int, bool, bytes and lists of them. For those, typed() and plain() give
 # exactly what boto3's TypeSerializer and TypeDeserializer give (tests/unit/test_dynamo_types.py)
 # without their chain of type checks per value, about 4% of a warm refresh; other values go to boto3.
-
-
 _MAX_N = 10**38  # DynamoDB numbers have 38 digits; boto3 refuses longer ones, so does typed()
 
 
