@@ -138,34 +138,11 @@ def assert_agrees_with_pydantic(body, data):
         assert not pydantic.called, data
 
 
+@pytest.mark.parametrize("body", [LoginBody, RegisterBody, ChangePasswordBody, RefreshBody, LogoutBody])
 @FAST
-@given(dicts_for(LoginBody))
-def test_asvs5_15_3_fast_path_login_body_agrees_with_pydantic(data):
-    assert_agrees_with_pydantic(LoginBody, data)
-
-
-@FAST
-@given(dicts_for(RegisterBody))
-def test_asvs5_15_3_fast_path_register_body_agrees_with_pydantic(data):
-    assert_agrees_with_pydantic(RegisterBody, data)
-
-
-@FAST
-@given(dicts_for(ChangePasswordBody))
-def test_asvs5_15_3_fast_path_change_password_body_agrees_with_pydantic(data):
-    assert_agrees_with_pydantic(ChangePasswordBody, data)
-
-
-@FAST
-@given(dicts_for(RefreshBody))
-def test_asvs5_15_3_fast_path_refresh_body_agrees_with_pydantic(data):
-    assert_agrees_with_pydantic(RefreshBody, data)
-
-
-@FAST
-@given(dicts_for(LogoutBody))
-def test_asvs5_15_3_fast_path_logout_body_agrees_with_pydantic(data):
-    assert_agrees_with_pydantic(LogoutBody, data)
+@given(data=st.data())
+def test_asvs5_15_3_fast_path_body_agrees_with_pydantic(body, data):
+    assert_agrees_with_pydantic(body, data.draw(dicts_for(body)))
 
 
 PASSWORD = "correct horse battery staple"
