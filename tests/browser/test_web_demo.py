@@ -119,7 +119,9 @@ def test_login_with_a_wrong_then_the_right_password(
         """() => {
             const button = document.getElementById('login-button');
             window.__loginButtonWasDisabled = false;
-            new MutationObserver(() => { if (button.disabled) window.__loginButtonWasDisabled = true; })
+            new MutationObserver(() => {
+                if (button.getAttribute('aria-disabled') === 'true') window.__loginButtonWasDisabled = true;
+            })
                 .observe(button, { attributes: true });
         }"""
     )
@@ -130,7 +132,7 @@ def test_login_with_a_wrong_then_the_right_password(
     page.keyboard.press("Enter")
 
     # Then the API's message shows in an alert, the password field has focus, and the button
-    # was disabled while the request was in flight
+    # was marked disabled (aria-disabled: it stays focusable) while the request was in flight
     alert = page.get_by_role("alert").filter(has_text="Invalid")
     expect(alert).to_have_text("Invalid identifier or password.")
     expect(password).to_be_focused()
@@ -266,6 +268,15 @@ def test_expired_token_yes_refreshes_and_rotates_the_cookie(
     # When the token expires and a call is made
     wait_until_expired(page)
     expect(page.locator("#countdown")).to_have_text(re.compile(r"^Expired at "))
+    # (every time focus leaves an element for nothing, i.e. falls to the page, is recorded)
+    page.evaluate(
+        """() => {
+            window.__focusDropped = [];
+            document.addEventListener('focusout', (e) => {
+                if (e.relatedTarget === null) window.__focusDropped.push(e.target.id || e.target.tagName);
+            }, true);
+        }"""
+    )
     open_expired_dialog(page)
     shot(page, screenshots, "06-token-expired-dialog")
 
@@ -277,6 +288,9 @@ def test_expired_token_yes_refreshes_and_rotates_the_cookie(
     expect(page.locator("#countdown")).to_have_attribute("data-state", "valid")
     expect(page.locator("#dashboard-status")).to_have_text("Data reloaded.")
     expect(page.get_by_role("button", name="Reload data")).to_be_focused()
+    # And keyboard focus never fell to the page on the way (WAI-ARIA APG, modal dialog: focus
+    # returns to the invoking control; a disabled, unfocusable busy button would lose it)
+    assert page.evaluate("window.__focusDropped") == []
     expect_dashboard(page)
     cookie_after = refresh_cookie(page, runner)
     assert cookie_after

@@ -64,22 +64,28 @@ function say(region, text, kind = "info") {
   }, 50);
 }
 
-/** Run with a button disabled (no double submits); give its focus back when it is still there. */
-async function whileBusy(buttons, task) {
-  const hadFocus = buttons.find((b) => b === document.activeElement);
+// Busy buttons are marked aria-disabled, not disabled: a disabled button drops keyboard focus
+// (whether at once or when something else moves it depends on the browser version), and a
+// keyboard user must land back on the control they used (WAI-ARIA APG, "Focusability of
+// disabled controls" and the modal dialog pattern). A busy button stays focusable and ignores
+// activation.
+const isBusy = (button) => button.getAttribute("aria-disabled") === "true";
+
+function setBusy(buttons, busy) {
   for (const b of buttons) {
-    b.disabled = true;
-    b.setAttribute("aria-disabled", "true");
+    if (busy) b.setAttribute("aria-disabled", "true");
+    else b.removeAttribute("aria-disabled");
   }
+}
+
+/** Run with buttons[0] (the one used) and its companions busy: no double submits, focus kept. */
+async function whileBusy(buttons, task) {
+  if (isBusy(buttons[0])) return undefined;
+  setBusy(buttons, true);
   try {
     return await task();
   } finally {
-    for (const b of buttons) {
-      b.disabled = false;
-      b.removeAttribute("aria-disabled");
-    }
-    const lost = document.activeElement === document.body || document.activeElement === null;
-    if (hadFocus?.isConnected && !hadFocus.closest("[hidden]") && lost && !dialog.open) hadFocus.focus();
+    setBusy(buttons, false);
   }
 }
 
@@ -395,7 +401,9 @@ reloadButton.addEventListener("click", () =>
 );
 
 async function logout(everywhere) {
-  await whileBusy([logoutButton, logoutAllButton, reloadButton], async () => {
+  const used = everywhere ? logoutAllButton : logoutButton;
+  const others = [logoutButton, logoutAllButton, reloadButton].filter((b) => b !== used);
+  await whileBusy([used, ...others], async () => {
     try {
       await session.logout({ everywhere });
       showLogin(everywhere ? MESSAGES.loggedOutEverywhere : MESSAGES.loggedOut);
@@ -421,10 +429,9 @@ session.onExpired(
       let busy = false;
       let settled = false;
 
-      const setBusy = (value) => {
+      const setDialogBusy = (value) => {
         busy = value;
-        dialogYes.disabled = value;
-        dialogNo.disabled = value;
+        setBusy([dialogYes, dialogNo], value);
         dialogYes.textContent = value ? "Refreshing…" : "Yes";
         dialog.setAttribute("aria-busy", String(value));
       };
@@ -436,7 +443,7 @@ session.onExpired(
         dialogNo.removeEventListener("click", onNo);
         dialog.removeEventListener("cancel", onCancel);
         dialog.removeEventListener("close", onClose);
-        setBusy(false);
+        setDialogBusy(false);
         if (dialog.open) dialog.close(outcome);
         if (outcome === "refreshed") {
           tick();
@@ -452,7 +459,7 @@ session.onExpired(
 
       async function onYes() {
         if (busy) return;
-        setBusy(true);
+        setDialogBusy(true);
         dialogError.textContent = "";
         try {
           await session.refresh();
@@ -461,13 +468,15 @@ session.onExpired(
           if (error instanceof ApiError && error.status === 401) {
             finish("ended"); // revoked, reused or expired refresh token: log in again
           } else {
-            setBusy(false); // e.g. 429 or 503: say so and let the user try again
+            setDialogBusy(false); // e.g. 429 or 503: say so and let the user try again
             say(dialogError, describe(error), "error");
             dialogYes.focus();
           }
         }
       }
-      const onNo = () => finish("declined");
+      const onNo = () => {
+        if (!busy) finish("declined");
+      };
       const onCancel = (event) => {
         event.preventDefault(); // Escape: answer "No" ourselves (or wait while refreshing)
         if (!busy) finish("declined");
@@ -481,7 +490,7 @@ session.onExpired(
       dialog.addEventListener("cancel", onCancel);
       dialog.addEventListener("close", onClose);
       dialogError.textContent = "";
-      setBusy(false);
+      setDialogBusy(false);
       dialog.showModal();
       dialogYes.focus();
     }),
