@@ -22,6 +22,8 @@ from werkzeug.serving import make_server
 
 from localdev import backend, settings
 from localdev.cors import Cors
+from localdev.outbox import install_outbox
+from localdev.queues import QueuePoller, start_pollers, stop_pollers
 from localdev.server import Gateway
 from localdev.template import Function, cors_configuration, functions, globals_environment, load_template
 from localdev.workers import FunctionPool, close_in_parallel
@@ -67,13 +69,18 @@ def write_authctl_state(path: Path, endpoint: str, env: dict[str, str]) -> None:
 def banner(
     url: str,
     endpoint: str,
-    tables: list[str],
+    provisioned: backend.Provisioned,
     parameter: str,
     password: str | None,
     funcs: list[Function],
     sam_env: Path,
+    outbox: Path,
+    mail_from: str,
 ) -> str:
     routes = "\n".join(f"    {r.method:6} {url}{r.path}  -> {f.name}" for f in funcs for r in f.routes)
+    consumers = {q.queue: f.name for f in funcs for q in f.queue_events}
+    queues = ", ".join(f"{q} -> {consumers[q]}" if q in consumers else q for q in provisioned.queues)
+    tables = provisioned.tables
     demo = (
         f"  demo user:    username demo / email {backend.DEMO_EMAIL} / password {password}"
         if password
@@ -83,14 +90,16 @@ def banner(
 Local API (API Gateway HTTP API v2 emulation) on {url}
 {routes}
 {demo}
-  embedded AWS: moto at {endpoint} (DynamoDB, SSM; region {backend.REGION}, any credentials)
+  embedded AWS: moto at {endpoint} (DynamoDB, SSM, SQS, SES; region {backend.REGION}, any credentials)
     tables:      {", ".join(tables)}
+    queues:      {queues or "none"}
     signing key: SSM SecureString {parameter}
+    mail:        from {mail_from or "(MAIL_FROM unset)"}, kept in {outbox} (never sent)
     e.g.         AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x \\
                    aws dynamodb scan --region {backend.REGION} --table-name {tables[0] if tables else "..."}
   admin:        authctl --local users list   (reads {sam_env.parent / "authctl.json"})
   sam local:    env-vars file {sam_env} (see docs/local-dev.md)
-State lives until this process stops. Ctrl-C stops everything.
+State lives until this process stops (the outbox stays on disk). Ctrl-C stops everything.
 """
 
 
@@ -118,9 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     server = make_server(args.host, args.port, None, threaded=True)  # type: ignore[arg-type]
     moto, endpoint = backend.start_moto(args.host, args.moto_port)
     pools: dict[str, FunctionPool] = {}
+    pollers: list[QueuePoller] = []
     try:
         parameter = common_env.get("SIGNING_KEY_PARAMETER", "")
-        tables = backend.provision(endpoint, template, parameter)
+        mail_from = common_env.get("MAIL_FROM", "")
+        # Before anything can send: every mail SES accepts lands in the outbox, none is lost.
+        outbox = install_outbox(args.state_dir / "outbox").directory
+        provisioned = backend.provision(endpoint, template, parameter, mail_from)
         password = None
         if not args.no_demo_user:
             layers = funcs[0].layers if funcs else ()
@@ -134,16 +147,21 @@ def main(argv: list[str] | None = None) -> int:
         }
         for pool in pools.values():  # warm one container each, in parallel, like provisioned concurrency
             threading.Thread(target=pool.warm, daemon=True).start()
+        # Lambda's event source mappings: each SQS event of a function polls its queue in moto.
+        pollers = start_pollers(funcs, pools, backend.client("sqs", endpoint))
 
         server.app = Gateway(funcs, pools, Cors(cors_configuration(template, overrides)), args.web)
         url = f"http://127.0.0.1:{args.port}"
-        print(banner(url, endpoint, tables, parameter, password, funcs, sam_env), flush=True)
+        print(banner(url, endpoint, provisioned, parameter, password, funcs, sam_env, outbox, mail_from), flush=True)
         server.serve_forever()  # returns on Ctrl-C/SIGTERM: werkzeug swallows the KeyboardInterrupt
     except KeyboardInterrupt:
         pass  # interrupted during start-up
     finally:
         print("\nstopping...", file=sys.stderr, flush=True)
         server.server_close()
+        # Pollers first: a batch they still start would only fail against closed pools.
+        for poller in stop_pollers(pollers):
+            print(f"warning: {poller.source.queue} poller still busy; its batch returns to the queue", file=sys.stderr)
         close_in_parallel([pool.close for pool in pools.values()])
         moto.stop()
     return 0

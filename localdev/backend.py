@@ -1,4 +1,5 @@
-"""The embedded AWS: a moto server with the template's tables, the signing key and a demo user."""
+"""The embedded AWS: a moto server with the template's tables and queues, the signing key, a
+verified mail sender and a demo user."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from moto.server import ThreadedMotoServer
 
 from localdev.atomic import make_moto_atomic
 from localdev.settings import aws_environment
-from localdev.template import REGION, create_tables
+from localdev.template import REGION, create_queues, create_tables
 
 DEMO_USERNAME = "demo"
 DEMO_EMAIL = "demo@example.com"
@@ -51,14 +53,26 @@ def generate_signing_key() -> str:
     ).decode("ascii")
 
 
-def provision(endpoint: str, template: Mapping[str, Any], signing_key_parameter: str) -> list[str]:
-    """Tables from the template, and a fresh signing key in SSM where the functions look for it."""
+@dataclass(frozen=True)
+class Provisioned:
+    tables: list[str]
+    queues: list[str]
+
+
+def provision(
+    endpoint: str, template: Mapping[str, Any], signing_key_parameter: str, mail_from: str = ""
+) -> Provisioned:
+    """Tables and queues from the template, a fresh signing key in SSM where the functions look
+    for it, and MAIL_FROM verified in SES (which refuses any other sender, as on AWS)."""
     tables = create_tables(client("dynamodb", endpoint), template)
+    queues = create_queues(client("sqs", endpoint), template)
     if signing_key_parameter:
         client("ssm", endpoint).put_parameter(
             Name=signing_key_parameter, Value=generate_signing_key(), Type="SecureString", Overwrite=True
         )
-    return tables
+    if mail_from:
+        client("sesv2", endpoint).create_email_identity(EmailIdentity=mail_from)
+    return Provisioned(tables, queues)
 
 
 @contextmanager
@@ -90,7 +104,8 @@ def create_demo_user(
             print(f"warning: no demo user ({exc})", file=sys.stderr)
             return None
         try:
-            create_user(DEMO_USERNAME, DEMO_EMAIL, password)
+            # Confirmed even with EMAIL_CONFIRMATION=true: the printed login must work at once.
+            create_user(DEMO_USERNAME, DEMO_EMAIL, password, confirmed=True)
         except Exception:  # the runner stays useful (register works) while the layer is being fixed
             traceback.print_exc()
             print("warning: no demo user (create_user failed)", file=sys.stderr)

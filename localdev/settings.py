@@ -26,12 +26,17 @@ def overrides(port: int, environ: Mapping[str, str] = os.environ) -> dict[str, s
 
     Plain http needs COOKIE_SECURE=false (browsers drop Secure cookies there). The runner's own
     origins are always allowed, even with ALLOWED_ORIGINS set, because the web/ app it serves posts
-    with an Origin header to its own origin.
+    with an Origin header to its own origin. Mailed links lead to that app too: it reads a reset
+    ?code= at its root and shows ?emailConfirmed=true. EMAIL_CONFIRMATION keeps the template's
+    default (off), so registering locally logs in at once as it does deployed by default.
     """
+    own = f"http://127.0.0.1:{port}"
     values = {
         "COOKIE_SECURE": "false",
         "ALLOWED_ORIGINS": ",".join(LOCAL_WEB_ORIGINS),
-        "TOKEN_ISSUER": f"http://127.0.0.1:{port}",
+        "TOKEN_ISSUER": own,
+        "RESET_PASSWORD_URL": f"{own}/",
+        "EMAIL_CONFIRMATION_REDIRECT": f"{own}/?emailConfirmed=true",
     }
     values.update(environ)
     origins = [o.strip() for o in values["ALLOWED_ORIGINS"].split(",") if o.strip()]

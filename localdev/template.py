@@ -1,11 +1,12 @@
 """Read template.yaml the way `sam local` does: functions, HttpApi routes, environment, tables.
 
-Tests import `load_template` and `create_tables` from here, so the tables of template.yaml are
-never written out a second time.
+Tests import `load_template`, `create_tables` and `create_queues` from here, so the tables and
+queues of template.yaml are never written out a second time.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ FUNCTION_TYPE = "AWS::Serverless::Function"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
 TABLE_TYPE = "AWS::DynamoDB::Table"
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+QUEUE_TYPE = "AWS::SQS::Queue"
 _SUB_VAR = re.compile(r"\$\{([^!][^}]*)\}")
 
 
@@ -89,6 +91,10 @@ class Resolver:
             raise TemplateError(f"!GetAtt of unknown resource {name!r}")
         if resource.get("Type") == TABLE_TYPE and attribute == "Arn":
             return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+        if resource.get("Type") == QUEUE_TYPE and attribute == "Arn":
+            return queue_arn(name)
+        if resource.get("Type") == QUEUE_TYPE and attribute == "QueueName":
+            return name
         return f"arn:aws:local:{REGION}:{ACCOUNT_ID}:{name}/{attribute}"
 
     def condition(self, name: str) -> bool:
@@ -188,6 +194,16 @@ class Route:
 
 
 @dataclass(frozen=True)
+class QueueEvent:
+    """A function's SQS event source (SAM `Type: SQS`): what Lambda's event source mapping polls."""
+
+    queue: str  # the queue's logical id, which is also its name in the embedded moto
+    batch_size: int = 10
+    batching_window: float = 0.0  # MaximumBatchingWindowInSeconds
+    report_batch_item_failures: bool = False  # FunctionResponseTypes: [ReportBatchItemFailures]
+
+
+@dataclass(frozen=True)
 class Function:
     name: str
     handler: str
@@ -198,6 +214,7 @@ class Function:
     timeout: int
     environment: dict[str, str] = field(hash=False)
     routes: tuple[Route, ...] = ()
+    queue_events: tuple[QueueEvent, ...] = ()
 
 
 def _merged_property(globals_: Mapping[str, Any], props: Mapping[str, Any], key: str, default: Any) -> Any:
@@ -242,10 +259,29 @@ def function_environment(
     return env
 
 
+def _queue_event(template: Mapping[str, Any], where: str, props: Mapping[str, Any]) -> QueueEvent | None:
+    """An SQS event's resolved Properties; None when it is disabled (Enabled: false)."""
+    if _stringify(props.get("Enabled", True)).lower() == "false":
+        return None
+    if "FilterCriteria" in props:
+        # Lambda deletes the messages a filter drops: ignoring it here would deliver them instead.
+        raise TemplateError(f"{where}: FilterCriteria is not emulated by the local runner")
+    queues = {queue_arn(name): name for name in resources_of_type(template, QUEUE_TYPE)}
+    queue = queues.get(props.get("Queue"))  # type: ignore[arg-type]
+    if queue is None:
+        raise TemplateError(f"{where}: Queue must be !GetAtt <an AWS::SQS::Queue of this template>.Arn")
+    return QueueEvent(
+        queue=queue,
+        batch_size=int(props.get("BatchSize", 10)),
+        batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+        report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+    )
+
+
 def functions(
     template: Mapping[str, Any], base_dir: str | Path, overrides: Mapping[str, str] | None = None
 ) -> list[Function]:
-    """Every AWS::Serverless::Function with its HttpApi routes and resolved environment."""
+    """Every AWS::Serverless::Function with its HttpApi routes, SQS event sources and environment."""
     overrides = overrides or {}
     base_dir = Path(base_dir)
     resolve = Resolver(template, parameter_values(template, overrides))
@@ -254,9 +290,15 @@ def functions(
     for name, res in resources_of_type(template, FUNCTION_TYPE).items():
         props = res.get("Properties", {})
         routes = []
-        for event in props.get("Events", {}).values():
+        queue_events = []
+        for event_name, event in props.get("Events", {}).items():
+            if event.get("Type") == "SQS":
+                queue_event = _queue_event(template, f"{name}.{event_name}", resolve(event.get("Properties", {})))
+                if queue_event is not None:
+                    queue_events.append(queue_event)
+                continue
             if event.get("Type") != "HttpApi":
-                continue  # REST (Api) events, queues, schedules: not served by this runner
+                continue  # REST (Api) events, schedules, streams: not served by this runner
             event_props = resolve(event.get("Properties", {}))
             method = str(event_props.get("Method", "ANY")).upper()
             routes.append(
@@ -276,6 +318,7 @@ def functions(
                 timeout=int(_merged_property(globals_, props, "Timeout", 3)),
                 environment=function_environment(template, props, resolve, overrides),
                 routes=tuple(routes),
+                queue_events=tuple(queue_events),
             )
         )
     return result
@@ -344,4 +387,88 @@ def create_tables(dynamodb_client: Any, template: Mapping[str, Any]) -> list[str
         if ttl and ttl.get("Enabled"):
             dynamodb_client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         created.append(name)
+    return created
+
+
+# --- queues ---
+
+# CloudFormation properties of AWS::SQS::Queue that are SQS queue attributes of the same name.
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+)
+
+
+def queue_arn(name: str) -> str:
+    """The ARN !GetAtt <queue>.Arn resolves to: moto's ARN of the queue named after the logical id."""
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str  # the logical id (what !Ref gives under sam local and this runner)
+    attributes: dict[str, str] = field(hash=False)  # create_queue Attributes, RedrivePolicy aside
+    dead_letter_queue: str | None = None  # logical id of the RedrivePolicy's deadLetterTargetArn
+    max_receive_count: int = 0
+
+
+def queue_definitions(template: Mapping[str, Any]) -> list[Queue]:
+    """Each AWS::SQS::Queue, a dead-letter queue before the queues that redrive to it.
+
+    The order matters: SQS refuses a RedrivePolicy whose target does not exist yet.
+    """
+    resolve = Resolver(template)
+    resources = resources_of_type(template, QUEUE_TYPE)
+    by_arn = {queue_arn(name): name for name in resources}
+    ordered: dict[str, Queue] = {}
+
+    def add(name: str, pending: tuple[str, ...]) -> None:
+        if name in ordered:
+            return
+        if name in pending:
+            raise TemplateError(f"queue {name!r}: its RedrivePolicy leads back to itself")
+        props = resolve(resources[name].get("Properties", {}))
+        if props.get("FifoQueue") in (True, "true"):
+            raise TemplateError(f"queue {name!r}: FIFO queues are not emulated (a logical id cannot end in .fifo)")
+        attributes = {key: _stringify(props[key]) for key in _QUEUE_ATTRIBUTES if key in props}
+        redrive = props.get("RedrivePolicy")
+        if isinstance(redrive, str):  # CloudFormation takes the JSON text as well as the object
+            redrive = json.loads(redrive)
+        target = None
+        if redrive:
+            target = by_arn.get(redrive.get("deadLetterTargetArn"))
+            if target is None:
+                raise TemplateError(f"queue {name!r}: deadLetterTargetArn is not a queue of this template")
+            add(target, (*pending, name))
+        ordered[name] = Queue(
+            name=name,
+            attributes=attributes,
+            dead_letter_queue=target,
+            max_receive_count=int(redrive["maxReceiveCount"]) if redrive else 0,
+        )
+
+    for name in resources:
+        add(name, ())
+    return list(ordered.values())
+
+
+def create_queues(sqs_client: Any, template: Mapping[str, Any]) -> list[str]:
+    """Create the template's queues through a boto3 SQS client (moto), dead-letter queues first."""
+    arns: dict[str, str] = {}
+    created = []
+    for queue in queue_definitions(template):
+        attributes = dict(queue.attributes)
+        if queue.dead_letter_queue:
+            # The ARN moto gave the target, not a computed one: right under any MOTO_ACCOUNT_ID.
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": arns[queue.dead_letter_queue], "maxReceiveCount": queue.max_receive_count}
+            )
+        url = sqs_client.create_queue(QueueName=queue.name, Attributes=attributes)["QueueUrl"]
+        arns[queue.name] = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        created.append(queue.name)
     return created

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import freezegun
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
@@ -21,9 +22,12 @@ from moto import mock_aws
 from authlayer import keys as keys_module
 from authlayer.config import get_settings
 from authlayer.dal import dynamo
-from localdev.template import create_tables, load_template
+from localdev.template import create_queues, create_tables, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
+# Powertools' parser package (imported by its batch utility) loads its pydantic models lazily on
+# attribute access, which freezegun's scan of every module would trigger under a frozen clock.
+freezegun.configure(extend_ignore_list=["aws_lambda_powertools.utilities.parser"])
 KEY_PARAMETER = "/sam-refresh-auth/signing-key"
 ISSUER = "https://abc123.execute-api.us-east-1.amazonaws.com"  # the events' domainName
 DEMO_PASSWORD = "correct horse battery staple"
@@ -44,8 +48,10 @@ SETTING_NAMES = [
     "ACCESS_TOKEN_TTL", "REFRESH_IDLE_TTL", "REFRESH_ABSOLUTE_TTL", "REFRESH_REUSE_GRACE", "ALLOWED_ORIGINS",
     "REGISTRATION_ENABLED", "TOKEN_ISSUER", "TOKEN_AUDIENCE", "COOKIE_SECURE", "COOKIE_SAMESITE",
     "SIGNING_KEY", "JWT_SECRET_EXPIRES", "REFRESH_TOKEN_EXPIRES", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SSM",
-    "AWS_ENDPOINT_URL", "POWERTOOLS_LOGGER_LOG_EVENT",
+    "AWS_ENDPOINT_URL", "POWERTOOLS_LOGGER_LOG_EVENT", "MAIL_FROM", "RESET_PASSWORD_URL", "EMAIL_CONFIRMATION",
+    "EMAIL_CONFIRMATION_REDIRECT", "RESET_TOKEN_TTL", "EMAIL_CONFIRMATION_TTL", "MAIL_QUEUE_URL",
 ]
+MAIL_FROM = "no-reply@auth.example.com"
 
 
 @lru_cache(maxsize=2)
@@ -54,8 +60,12 @@ def private_key_pem(index: int = 0) -> str:
 
 
 def reset_caches() -> None:
+    from authlayer.dal import mail, queue
+
     get_settings.cache_clear()
     dynamo.client.cache_clear()
+    mail._client.cache_clear()
+    queue.clear_caches()
     parameters.clear_caches()
 
 
@@ -67,13 +77,22 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     for name, value in BASE_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ALLOWED_ORIGINS", "https://app.example.com")
+    monkeypatch.setenv("MAIL_QUEUE_URL", "MailQueue")  # what !Ref MailQueue is under sam local
+    monkeypatch.setenv("MAIL_FROM", MAIL_FROM)
+    monkeypatch.setenv("RESET_PASSWORD_URL", "https://app.example.com/reset-password")
+    monkeypatch.setenv("EMAIL_CONFIRMATION_REDIRECT", "https://app.example.com/email-confirmed")
     reset_caches()
     with mock_aws():
+        template = load_template(ROOT / "template.yaml")
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        create_tables(ddb, load_template(ROOT / "template.yaml"))
+        create_tables(ddb, template)
         ssm = boto3.client("ssm", region_name="us-east-1")
         ssm.put_parameter(Name=KEY_PARAMETER, Value=private_key_pem(0), Type="SecureString")
-        yield {"dynamodb": ddb, "ssm": ssm}
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        create_queues(sqs, template)
+        ses = boto3.client("sesv2", region_name="us-east-1")
+        ses.create_email_identity(EmailIdentity=MAIL_FROM.split("@")[1])  # the sender's domain, verified
+        yield {"dynamodb": ddb, "ssm": ssm, "sqs": sqs, "ses": ses}
     reset_caches()
 
 
@@ -97,6 +116,10 @@ HANDLERS = {
     "logout": "functions/logout/logout.py",
     "sessions": "functions/sessions/sessions.py",
     "change_password": "functions/change_password/change_password.py",
+    "mail_request": "functions/mail_request/mail_request.py",
+    "mailer": "functions/mailer/mailer.py",
+    "reset_password": "functions/reset_password/reset_password.py",
+    "email_confirmation": "functions/email_confirmation/email_confirmation.py",
 }
 
 
@@ -144,8 +167,13 @@ class Api:
         headers: dict[str, str | None] | None = None,
         raw_body: str | None = None,
         path_params: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
     ) -> Answer:
         event = copy.deepcopy(load_event(event_file))
+        if query is not None:
+            event["queryStringParameters"] = query
+            if not query:
+                del event["queryStringParameters"]
         if path_params is not None:
             event["pathParameters"] = path_params
         if body is not ...:

@@ -5,7 +5,7 @@ from authlayer.config import get_settings
 from authlayer.http import Request, Response, api_handler
 from authlayer.keys import load_key_set
 from authlayer.logic import login as logic
-from authlayer.transport import signed_in
+from authlayer.transport import issuer, signed_in
 
 SETTINGS = get_settings()
 
@@ -14,5 +14,9 @@ SETTINGS = get_settings()
 def handler(request: Request) -> Response:
     body = parse(RegisterBody, request.json())
     keys = load_key_set(SETTINGS)
+    if SETTINGS.email_confirmation:
+        # EMAIL_CONFIRMATION=true: no tokens until the mailed link is followed (Strapi's answer).
+        user = logic.register_unconfirmed(SETTINGS, body, issuer(SETTINGS, request))
+        return Response(200, {"user": user.sanitized()})
     user, renewed = logic.register(SETTINGS, body, request.user_agent, request.source_ip)
     return signed_in(SETTINGS, request, keys, user.id, renewed, {"user": user.sanitized()})

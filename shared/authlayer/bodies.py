@@ -16,6 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from authlayer.models import (
     EMAIL_PATTERN,
+    MAX_CODE,
     MAX_IDENTIFIER,
     MAX_PASSWORD,
     MAX_REFRESH_TOKEN_FIELD,
@@ -108,6 +109,28 @@ class LogoutBody(_Body):
     refreshToken: str | None = None
     model = "LogoutRequest"
     checks = {"scope": _one_of("current", "all"), "refreshToken": _optional(_text(0, MAX_REFRESH_TOKEN_FIELD))}
+
+
+@dataclass(frozen=True)
+class EmailBody(_Body):
+    """forgot-password and send-email-confirmation: {email}."""
+
+    email: str
+    model = "EmailRequest"
+    checks = {"email": _text(MIN_EMAIL, MAX_IDENTIFIER, EMAIL_PATTERN)}
+
+
+@dataclass(frozen=True)
+class ResetPasswordBody(_Body):
+    code: str
+    password: str
+    passwordConfirmation: str  # Strapi's name
+    model = "ResetPasswordRequest"
+    checks = {
+        "code": _text(1, MAX_CODE),
+        "password": _text(MIN_NEW_PASSWORD, MAX_PASSWORD),
+        "passwordConfirmation": _text(1, MAX_PASSWORD),
+    }
 
 
 B = TypeVar("B", bound=_Body)

@@ -59,6 +59,16 @@ class Settings:
     login_max_failures: int = 5  # attempts before the account cools down
     login_lockout: int = 60  # seconds between attempts once cooling down
     leeway: int = 30  # seconds of clock skew tolerated on exp/nbf/iat (RFC 7519 §4.1.4)
+    # Account recovery and email (Strapi's users-permissions settings of the same meaning)
+    mail_queue_url: str = ""  # SQS queue of mail requests; a bare name is a queue name (sam local)
+    mail_from: str = "no-reply@example.com"
+    reset_password_url: str = "http://localhost:5173/reset-password"  # the mail links ?code=...
+    email_confirmation: bool = False  # registration answers {user} only, until the link is followed
+    email_confirmation_redirect: str = "http://localhost:5173/email-confirmed"
+    reset_token_ttl: int = 3600
+    email_confirmation_ttl: int = 86400
+    mail_interval: int = 60  # per account and kind of mail: at most one a minute...
+    mail_per_day: int = 5  # ...and this many a day, however many requests (no mail bombing)
 
     @property
     def cookie_name(self) -> str:
@@ -77,6 +87,8 @@ _DURATIONS = {
     "REFRESH_ABSOLUTE_TTL": ("refresh_absolute_ttl", None),
     "REFRESH_REUSE_GRACE": ("refresh_reuse_grace", None),
     "LOGIN_LOCKOUT": ("login_lockout", None),
+    "RESET_TOKEN_TTL": ("reset_token_ttl", None),
+    "EMAIL_CONFIRMATION_TTL": ("email_confirmation_ttl", None),
 }
 
 
@@ -96,7 +108,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             # Credentials with a wildcard or opaque origin would let any site read tokens (ASVS 14.5.3).
             raise ConfigError("ALLOWED_ORIGINS must list exact origins, never * or null")
         values["allowed_origins"] = origins
-    for name, field in (("REGISTRATION_ENABLED", "registration_enabled"), ("COOKIE_SECURE", "cookie_secure")):
+    for name, field in (
+        ("REGISTRATION_ENABLED", "registration_enabled"),
+        ("COOKIE_SECURE", "cookie_secure"),
+        ("EMAIL_CONFIRMATION", "email_confirmation"),
+    ):
         if env.get(name, "").strip():
             values[field] = parse_bool(name, env[name])
     if env.get("LOGIN_MAX_FAILURES", "").strip():
@@ -114,6 +130,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ("TOKEN_AUDIENCE", "token_audience"),
         ("SIGNING_KEY", "signing_key_pem"),
         ("SIGNING_KEY_PARAMETER", "signing_key_parameter"),
+        ("MAIL_QUEUE_URL", "mail_queue_url"),
+        ("MAIL_FROM", "mail_from"),
+        ("RESET_PASSWORD_URL", "reset_password_url"),
+        ("EMAIL_CONFIRMATION_REDIRECT", "email_confirmation_redirect"),
     ):
         if env.get(name, "").strip():
             values[field] = env[name].strip()
@@ -134,6 +154,19 @@ def _check_ranges(s: Settings) -> None:
     # ASVS 4.0.3 2.2.1: at most 100 failed attempts per hour and account.
     if s.login_max_failures < 1 or s.login_lockout < 1 or s.login_max_failures + 3600 / s.login_lockout > 100:
         raise ConfigError("LOGIN_MAX_FAILURES and LOGIN_LOCKOUT must allow at most 100 failures an hour")
+    # A code that outlives a day is a standing credential in a mailbox (ASVS 5.0 6.4.1: short-lived).
+    if not 60 <= s.reset_token_ttl <= 86400:
+        raise ConfigError("RESET_TOKEN_TTL must be between 1 minute and 1 day")
+    if not 60 <= s.email_confirmation_ttl <= 7 * 86400:
+        raise ConfigError("EMAIL_CONFIRMATION_TTL must be between 1 minute and 7 days")
+    for name, url in (
+        ("RESET_PASSWORD_URL", s.reset_password_url),
+        ("EMAIL_CONFIRMATION_REDIRECT", s.email_confirmation_redirect),
+    ):
+        if not url.startswith(("https://", "http://")) or "#" in url:
+            raise ConfigError(f"{name} must be an http(s) URL without a fragment")
+    if "?" in s.reset_password_url:
+        raise ConfigError("RESET_PASSWORD_URL must not have a query: the mail adds ?code=...")
     if not s.token_audience:
         raise ConfigError("TOKEN_AUDIENCE must not be empty")
 

@@ -45,6 +45,7 @@ class Request:
     user_agent: str
     domain: str
     path_params: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)  # API Gateway joins repeated names with ","
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Request:
@@ -77,6 +78,7 @@ class Request:
             user_agent=str(http_ctx.get("userAgent", headers.get("user-agent", "")))[:512],
             domain=str(ctx.get("domainName", headers.get("host", ""))),
             path_params=dict(event.get("pathParameters") or {}),
+            query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
         )
 
     @property

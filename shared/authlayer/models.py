@@ -29,6 +29,8 @@ class User:
     tokens_not_before: int = 0  # ms; sessions created before this are over (ASVS 5.0 7.4.1)
     failed_logins: int = 0  # login attempts since the last success (ASVS 4.0.3 2.2.1)
     last_failed_at: int = 0
+    reset_code: str = ""  # hash of the one live reset code, if any (a new request replaces it)
+    confirm_code: str = ""  # hash of the one live email confirmation token
 
     def sanitized(self) -> dict[str, Any]:
         """Strapi's sanitized user: never the hash or anything secret."""
@@ -78,6 +80,7 @@ MIN_NEW_PASSWORD = 8  # ASVS 5.0 6.2.1
 MIN_USERNAME, MAX_USERNAME = 3, 64
 MIN_EMAIL = 3
 MAX_REFRESH_TOKEN_FIELD = 2048  # RefreshRequest.refreshToken, LogoutRequest.refreshToken
+MAX_CODE = 128  # reset codes and confirmation tokens are 43 characters; longer is refused unread
 USERNAME_PATTERN = r"^[^@\s]+$"  # no "@": an identifier with one is looked up as an email
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from authlayer import errors
 from authlayer.models import (
     EMAIL_PATTERN,
+    MAX_CODE,
     MAX_IDENTIFIER,
     MAX_PASSWORD,
     MAX_REFRESH_TOKEN_FIELD,
@@ -96,3 +97,15 @@ class ChangePasswordRequest(_Strict):
     currentPassword: Password  # noqa: N815 - Strapi's names
     password: Annotated[Password, Field(min_length=MIN_NEW_PASSWORD)]
     passwordConfirmation: Password  # noqa: N815
+
+
+class EmailRequest(_Strict):
+    """forgot-password and send-email-confirmation."""
+
+    email: Annotated[Text, Field(min_length=MIN_EMAIL, max_length=MAX_IDENTIFIER, pattern=EMAIL_PATTERN)]
+
+
+class ResetPasswordRequest(_Strict):
+    code: Annotated[Text, Field(min_length=1, max_length=MAX_CODE)]
+    password: Annotated[Password, Field(min_length=MIN_NEW_PASSWORD)]  # as at registration
+    passwordConfirmation: Password  # noqa: N815 - Strapi's name

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import email.utils
 import json
 import os
 import socket
@@ -12,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email.message import Message
+from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_PASSWORD = "e2e demo password"
 START_TIMEOUT = 90.0  # seconds; a cold start imports moto, boto3 and Powertools on slow machines
 STOP_TIMEOUT = 15.0
+MAIL_POLL_INTERVAL = 0.1  # seconds between looks into the outbox
 # Settings a developer's shell may hold; a run must not depend on them.
 SETTING_NAMES = (
     "PORT",
@@ -39,6 +43,12 @@ SETTING_NAMES = (
     "COOKIE_SAMESITE",
     "JWT_SECRET_EXPIRES",
     "REFRESH_TOKEN_EXPIRES",
+    "MAIL_FROM",
+    "RESET_PASSWORD_URL",
+    "EMAIL_CONFIRMATION",
+    "EMAIL_CONFIRMATION_REDIRECT",
+    "RESET_TOKEN_TTL",
+    "EMAIL_CONFIRMATION_TTL",
 )
 
 
@@ -68,6 +78,7 @@ class Runner:
     log: Path
     demo_password: str = DEMO_PASSWORD
     env: dict[str, str] = field(default_factory=dict)
+    state_dir: Path | None = None  # the runner's --state-dir
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
@@ -85,6 +96,26 @@ class Runner:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def outbox(self) -> list[Path]:
+        """The runner's sent mail, oldest first (the file names sort by time)."""
+        assert self.state_dir is not None, "runner started without a state dir"
+        return sorted((self.state_dir / "outbox").glob("*.eml"))
+
+    def wait_for_mail(self, to: str, after: int, timeout: float = 20) -> EmailMessage:
+        """The first mail to `to` among those after the first `after` (len(outbox()) taken before
+        the request); the mailer sends asynchronously, from its queue."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for path in self.outbox()[after:]:
+                message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                addresses = [a.lower() for _, a in email.utils.getaddresses(message.get_all("To", []))]
+                if to.lower() in addresses:
+                    assert isinstance(message, EmailMessage)
+                    return message
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"no mail to {to} within {timeout}s:\n{self.log_tail()}")
+            time.sleep(MAIL_POLL_INTERVAL)
 
 
 def free_port() -> int:
@@ -107,7 +138,7 @@ def start_runner(state_dir: Path, **settings: str) -> Runner:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    runner = Runner(f"http://127.0.0.1:{port}", process, log, env=settings)
+    runner = Runner(f"http://127.0.0.1:{port}", process, log, env=settings, state_dir=state_dir)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -14,8 +14,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from authlayer import bodies, errors, schemas
-from authlayer.bodies import ChangePasswordBody, LoginBody, LogoutBody, RefreshBody, RegisterBody
+from authlayer.bodies import (
+    ChangePasswordBody,
+    EmailBody,
+    LoginBody,
+    LogoutBody,
+    RefreshBody,
+    RegisterBody,
+    ResetPasswordBody,
+)
 from authlayer.models import (
+    MAX_CODE,
     MAX_IDENTIFIER,
     MAX_PASSWORD,
     MAX_REFRESH_TOKEN_FIELD,
@@ -50,7 +59,7 @@ values = st.one_of(
     st.emails(),
     st.sampled_from(["current", "all", "Current", "all ", ""]),
 )
-EXTRA_KEYS = ["role", "Identifier", "", "scope", "refreshToken", "password", "identifier"]
+EXTRA_KEYS = ["role", "Identifier", "", "scope", "refreshToken", "password", "identifier", "code", "email"]
 
 
 def either(*strategies):
@@ -73,6 +82,7 @@ VALID = {
     "email": st.emails(),
     "scope": st.sampled_from(["current", "all"]),
     "refreshToken": tokens,
+    "code": st.text(alphabet="abcXYZ019-_", min_size=1, max_size=60),
 }
 # Per field: values at the model's limits, around its patterns, and with one unusual character.
 odd = st.sampled_from(["\ud800", "\x00", "\x1f", "\x7f", "\t", "\u202e", "\ufeff", "ü", "\u3000"]).map(
@@ -88,6 +98,7 @@ EDGES = {
     "email": [shaped, emails_at_limits, st.sampled_from(["a@b", "a@b.", "@b.c", "a@b@c.d", "a b@c.d", "a@b.c"])],
     "scope": [st.sampled_from(["Current", "all ", "", "none"])],
     "refreshToken": [sized(0, 1, MAX_REFRESH_TOKEN_FIELD, MAX_REFRESH_TOKEN_FIELD + 1), odd],
+    "code": [sized(0, 1, 43, MAX_CODE, MAX_CODE + 1), odd],
 }
 
 
@@ -138,7 +149,9 @@ def assert_agrees_with_pydantic(body, data):
         assert not pydantic.called, data
 
 
-@pytest.mark.parametrize("body", [LoginBody, RegisterBody, ChangePasswordBody, RefreshBody, LogoutBody])
+@pytest.mark.parametrize(
+    "body", [LoginBody, RegisterBody, ChangePasswordBody, RefreshBody, LogoutBody, EmailBody, ResetPasswordBody]
+)
 @FAST
 @given(data=st.data())
 def test_asvs5_15_3_fast_path_body_agrees_with_pydantic(body, data):
@@ -168,6 +181,12 @@ TYPICAL = [
     (LogoutBody, {}, LogoutBody("current", None)),
     (LogoutBody, {"scope": "all"}, LogoutBody("all", None)),
     (LogoutBody, {"scope": "current", "refreshToken": "abc.def"}, LogoutBody("current", "abc.def")),
+    (EmailBody, {"email": "demo@example.com"}, EmailBody("demo@example.com")),
+    (
+        ResetPasswordBody,
+        {"code": "a" * 43, "password": PASSWORD, "passwordConfirmation": PASSWORD},
+        ResetPasswordBody("a" * 43, PASSWORD, PASSWORD),
+    ),
 ]
 
 
@@ -230,6 +249,8 @@ BASES = {
     },
     RefreshBody: {},
     LogoutBody: {},
+    EmailBody: {"email": "demo@example.com"},
+    ResetPasswordBody: {"code": "a" * 43, "password": PASSWORD, "passwordConfirmation": PASSWORD},
 }
 LIMITS = [  # body, field, lengths the model accepts, lengths it refuses
     (LoginBody, "identifier", [1, MAX_IDENTIFIER], [0, MAX_IDENTIFIER + 1]),
@@ -242,6 +263,9 @@ LIMITS = [  # body, field, lengths the model accepts, lengths it refuses
     (ChangePasswordBody, "passwordConfirmation", [1, MAX_PASSWORD], [0, MAX_PASSWORD + 1]),
     (RefreshBody, "refreshToken", [0, MAX_REFRESH_TOKEN_FIELD], [MAX_REFRESH_TOKEN_FIELD + 1]),
     (LogoutBody, "refreshToken", [0, MAX_REFRESH_TOKEN_FIELD], [MAX_REFRESH_TOKEN_FIELD + 1]),
+    (EmailBody, "email", [5, MAX_IDENTIFIER], [MAX_IDENTIFIER + 1]),
+    (ResetPasswordBody, "code", [1, MAX_CODE], [0, MAX_CODE + 1]),
+    (ResetPasswordBody, "password", [MIN_NEW_PASSWORD, MAX_PASSWORD], [MIN_NEW_PASSWORD - 1, MAX_PASSWORD + 1]),
 ]
 
 

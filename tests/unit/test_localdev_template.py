@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import boto3
@@ -9,8 +10,10 @@ from moto import mock_aws
 
 from localdev import settings
 from localdev.template import (
+    QueueEvent,
     Resolver,
     cors_configuration,
+    create_queues,
     create_tables,
     functions,
     load_template,
@@ -103,3 +106,54 @@ def test_create_tables_builds_the_templates_tables_with_ttl() -> None:
         assert {i["IndexName"] for i in users["GlobalSecondaryIndexes"]} == {"by-username", "by-email"}
         ttl = client.describe_time_to_live(TableName="SessionsTable")["TimeToLiveDescription"]
         assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+
+
+def test_create_queues_builds_the_dead_letter_queue_first_and_redrives_to_it() -> None:
+    # Given an empty (mocked) SQS
+    with mock_aws():
+        client = boto3.client("sqs", region_name="us-east-1")
+
+        # When the template's queues are created
+        created = create_queues(client, TEMPLATE)
+
+        # Then they are named after their logical ids, the dead-letter queue first, with their attributes
+        assert created == ["MailDeadLetterQueue", "MailQueue"]
+        url = client.get_queue_url(QueueName="MailQueue")["QueueUrl"]
+        attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["VisibilityTimeout"] == "60"
+        assert attributes["MessageRetentionPeriod"] == "86400"
+        assert json.loads(attributes["RedrivePolicy"]) == {
+            "deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:MailDeadLetterQueue",
+            "maxReceiveCount": 5,
+        }
+
+
+def test_the_mailer_polls_the_mail_queue_with_partial_batch_responses() -> None:
+    # Given the project's template
+    # When the runner reads its functions
+    by_name = {f.name: f for f in functions(TEMPLATE, ROOT)}
+
+    # Then the mailer's SQS event is an event source on MailQueue, and no HTTP function has one
+    assert by_name["MailerFunction"].queue_events == (
+        QueueEvent(queue="MailQueue", batch_size=10, report_batch_item_failures=True),
+    )
+    assert by_name["MailerFunction"].routes == ()
+    assert [f.name for f in by_name.values() if f.queue_events] == ["MailerFunction"]
+    # And !Ref MailQueue is its logical id, which the layer looks up as a queue name
+    assert by_name["MailRequestFunction"].environment["MAIL_QUEUE_URL"] == "MailQueue"
+
+
+def test_mail_links_lead_to_the_local_web_app_unless_the_shell_says_otherwise() -> None:
+    # Given the local overrides on port 4000, once without and once with the shell's own settings
+    local = functions(TEMPLATE, ROOT, settings.overrides(4000, {}))[0].environment
+    shell = functions(
+        TEMPLATE, ROOT, settings.overrides(4000, {"RESET_PASSWORD_URL": "https://app.example.com/reset"})
+    )[0].environment
+
+    # Then reset and confirmation links point at the runner's web app, confirmation stays off,
+    # and the shell's value wins
+    assert local["RESET_PASSWORD_URL"] == "http://127.0.0.1:4000/"
+    assert local["EMAIL_CONFIRMATION_REDIRECT"] == "http://127.0.0.1:4000/?emailConfirmed=true"
+    assert local["EMAIL_CONFIRMATION"] == "false"
+    assert local["MAIL_FROM"] == "no-reply@example.com"
+    assert shell["RESET_PASSWORD_URL"] == "https://app.example.com/reset"

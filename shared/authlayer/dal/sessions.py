@@ -74,18 +74,23 @@ def _item(s: Session) -> dict[str, Any]:
     )
 
 
-def create(session: Session, reset_login_attempts: bool = False) -> None:
-    """Store a new session; after a password login, in one transaction with the counter reset."""
+def create(session: Session, verified_hash: str | None = None) -> None:
+    """Store a new session; after a password login (``verified_hash``), in one transaction with
+    the attempt counter's reset, conditional on the password hash still being the one verified.
+    users.PasswordChanged if it is not."""
     put = {"TableName": _table(), "Item": _item(session), "ConditionExpression": "attribute_not_exists(pk)"}
     try:
         with dynamo.unavailable_on_failure("create_session"):
-            if reset_login_attempts:
+            if verified_hash is not None:
                 dynamo.client().transact_write_items(
-                    TransactItems=[{"Put": put}, users.reset_login_attempts_item(session.user_id)]
+                    TransactItems=[{"Put": put}, users.reset_login_attempts_item(session.user_id, verified_hash)]
                 )
             else:
                 dynamo.client().put_item(**put)
-    except ClientError:
+    except ClientError as error:
+        codes = dynamo.cancellation_codes(error)
+        if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+            raise users.PasswordChanged() from None
         raise ServiceUnavailableError() from None  # a 128-bit id collision or a deleted user: retry
 
 

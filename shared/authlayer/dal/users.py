@@ -20,6 +20,10 @@ class AlreadyTaken(Exception):
     """The username or the email belongs to another user."""
 
 
+class PasswordChanged(Exception):
+    """The password hash changed between a login's check and its session write."""
+
+
 def _table() -> str:
     return get_settings().users_table
 
@@ -43,6 +47,8 @@ def to_user(item: dict[str, Any]) -> User:
         tokens_not_before=int(v.get("tokens_not_before", 0)),
         failed_logins=int(v.get("failed_logins", 0)),
         last_failed_at=int(v.get("last_failed_at", 0)),
+        reset_code=v.get("reset_code", ""),
+        confirm_code=v.get("confirm_code", ""),
     )
 
 
@@ -144,23 +150,30 @@ def user_condition_check(user_id: str, session_created_ms: int) -> dict[str, Any
     }
 
 
-def update(user_id: str, updated_at: str, **fields: Any) -> bool:
-    """Set some of: blocked, confirmed, password_hash, tokens_not_before. False if no such user."""
+def update(user_id: str, updated_at: str, *, remove: tuple[str, ...] = (), **fields: Any) -> bool:
+    """Set some of: blocked, confirmed, password_hash, tokens_not_before; remove some of the live
+    codes (reset_code, confirm_code). False if no such user."""
     allowed = {"blocked", "confirmed", "password_hash", "tokens_not_before"}
-    if not fields or not set(fields) <= allowed:
+    if not fields or not set(fields) <= allowed or not set(remove) <= {"reset_code", "confirm_code"}:
         raise ValueError(f"can only update {sorted(allowed)}")
-    names = {f"#{k}": k for k in fields}
+    names = {f"#{k}": k for k in [*fields, *remove]}
     values = {f":{k}": v for k, v in fields.items()} | {":now": updated_at}
     assignments = ", ".join(f"#{k} = :{k}" for k in fields)
+    removal = f" REMOVE {', '.join(f'#{k}' for k in remove)}" if remove else ""
     return dynamo.update_if(
         "update_user",
         TableName=_table(),
         Key=user_key(user_id),
-        UpdateExpression=f"SET {assignments}, updated_at = :now",
+        UpdateExpression=f"SET {assignments}, updated_at = :now{removal}",
         ConditionExpression="attribute_exists(pk)",
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=dynamo.to_values(values),
     )
+
+
+def find_by_email(email: str) -> User | None:
+    """The user of an address (case-insensitive), by the by-email index."""
+    return _query_one("by-email", "email_key", email_key(email))
 
 
 def delete(user: User) -> None:
@@ -187,34 +200,43 @@ def list_all() -> list[User]:
     return sorted((to_user(i) for i in items), key=lambda u: u.created_at)
 
 
-def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int) -> bool:
+def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int) -> User | None:
     """Count a login attempt *before* the password is checked, atomically (ASVS 4.0.3 2.2.1, 11.1.6).
 
     Allowed while fewer than ``max_failures`` attempts failed since the last success, then once
     per ``lockout`` seconds. Parallel guesses cannot all slip through: each one is one conditional
-    ADD, so at most ``max_failures`` hash checks run in a burst. False: the account is cooling down.
+    ADD, so at most ``max_failures`` hash checks run in a burst. None: the account is cooling down.
+    Otherwise the user as the write left it: a strongly consistent read, so the password is
+    checked against the hash of now, not the index's eventually consistent copy.
     """
-    return dynamo.update_if(
-        "claim_login_attempt",
-        TableName=_table(),
-        Key=user_key(user_id),
-        UpdateExpression="ADD failed_logins :one SET last_failed_at = :now",
-        ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(failed_logins) "
-        "OR failed_logins < :max OR last_failed_at <= :edge)",
-        ExpressionAttributeValues=dynamo.to_values(
-            {":one": 1, ":now": now, ":max": max_failures, ":edge": now - lockout}
-        ),
-    )
+    try:
+        with dynamo.unavailable_on_failure("claim_login_attempt"):
+            answer = dynamo.client().update_item(
+                TableName=_table(),
+                Key=user_key(user_id),
+                UpdateExpression="ADD failed_logins :one SET last_failed_at = :now",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(failed_logins) "
+                "OR failed_logins < :max OR last_failed_at <= :edge)",
+                ExpressionAttributeValues=dynamo.to_values(
+                    {":one": 1, ":now": now, ":max": max_failures, ":edge": now - lockout}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+    except ClientError:  # only ConditionalCheckFailed gets past unavailable_on_failure
+        return None
+    return to_user(answer["Attributes"])
 
 
-def reset_login_attempts_item(user_id: str) -> dict[str, Any]:
-    """A TransactWriteItems Update that clears the attempt counter after a successful login."""
+def reset_login_attempts_item(user_id: str, verified_hash: str) -> dict[str, Any]:
+    """A TransactWriteItems Update that clears the attempt counter after a successful login,
+    only while the password hash is still the one verified: a password change or reset that
+    lands between the check and the session write makes the login fail (no session outlives it)."""
     return {
         "Update": {
             "TableName": _table(),
             "Key": user_key(user_id),
             "UpdateExpression": "SET failed_logins = :zero",
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": dynamo.to_values({":zero": 0}),
+            "ConditionExpression": "attribute_exists(pk) AND password_hash = :verified",
+            "ExpressionAttributeValues": dynamo.to_values({":zero": 0, ":verified": verified_hash}),
         }
     }

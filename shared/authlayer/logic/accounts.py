@@ -7,6 +7,8 @@ one created by a racing login. The session items are then marked revoked for the
 
 from __future__ import annotations
 
+from typing import Any
+
 from authlayer import clock, passwords
 from authlayer.dal import sessions as session_store
 from authlayer.dal import users as user_store
@@ -26,10 +28,10 @@ def end_all_sessions(user_id: str, reason: str) -> int:
     """End every session of the user; returns how many were still live."""
     if not user_store.update(user_id, iso(clock.now()), tokens_not_before=clock.now_ms()):
         raise NotFoundError("User not found")
-    return _mark_revoked(user_id, reason)
+    return mark_revoked(user_id, reason)
 
 
-def _mark_revoked(user_id: str, reason: str) -> int:
+def mark_revoked(user_id: str, reason: str) -> int:
     now = clock.now()
     ended = sum(
         session_store.revoke(s.id, now, reason) for s in session_store.list_for_user(user_id) if not s.ended(now)
@@ -40,28 +42,38 @@ def _mark_revoked(user_id: str, reason: str) -> int:
 
 
 def set_blocked(user_id: str, blocked: bool) -> User:
-    fields: dict[str, object] = {"blocked": blocked}
+    fields: dict[str, Any] = {"blocked": blocked}
     if blocked:
         fields["tokens_not_before"] = clock.now_ms()
     if not user_store.update(user_id, iso(clock.now()), **fields):
         raise NotFoundError("User not found")
     if blocked:
-        _mark_revoked(user_id, "user blocked")
+        mark_revoked(user_id, "user blocked")
     return _require(user_id)
 
 
 def delete_user(user_id: str) -> None:
     user = _require(user_id)
     user_store.delete(user)  # refreshes now fail: their transaction checks the user exists
-    _mark_revoked(user_id, "user deleted")
+    mark_revoked(user_id, "user deleted")
 
 
 def set_password(user_id: str, new_password: str) -> None:
-    """Operator reset: new hash and every session ended (ASVS 5.0 7.4.3)."""
+    """New hash and every session ended (ASVS 5.0 7.4.3); a pending reset code is void from now."""
     new_hash = passwords.hash_password(new_password)
-    if not user_store.update(user_id, iso(clock.now()), password_hash=new_hash, tokens_not_before=clock.now_ms()):
+    changed = user_store.update(
+        user_id, iso(clock.now()), remove=("reset_code",), password_hash=new_hash, tokens_not_before=clock.now_ms()
+    )
+    if not changed:
         raise NotFoundError("User not found")
-    _mark_revoked(user_id, "password set")
+    mark_revoked(user_id, "password set")
+
+
+def set_confirmed(user_id: str) -> User:
+    """Operator confirmation (authctl users confirm): the account may log in from now."""
+    if not user_store.update(user_id, iso(clock.now()), remove=("confirm_code",), confirmed=True):
+        raise NotFoundError("User not found")
+    return _require(user_id)
 
 
 def change_password(user: User, current: str, new: str, confirmation: str) -> None:

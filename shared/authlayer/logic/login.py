@@ -23,11 +23,15 @@ def login(settings: Settings, body: LoginBody, user_agent: str, ip: str) -> tupl
         count("LoginFailed")
         logger.info("login failed", extra={"reason": "unknown identifier"})
         raise invalid_credentials()
-    if not user_store.claim_login_attempt(user.id, clock.now(), settings.login_max_failures, settings.login_lockout):
+    # The claim's write returns the user strongly consistent: the index read above may predate
+    # a password change or reset, and the password is checked against the hash of now.
+    claimed = user_store.claim_login_attempt(user.id, clock.now(), settings.login_max_failures, settings.login_lockout)
+    if claimed is None:
         count("LoginThrottled")
         logger.warning("login throttled", extra={"user_id": user.id})
         retry_after = max(1, user.last_failed_at + settings.login_lockout - clock.now())
         raise RateLimitError("Too many login attempts, please try again later", retry_after)
+    user = claimed
     if not passwords.verify_password(body.password, user.password_hash):
         count("LoginFailed")
         logger.info("login failed", extra={"user_id": user.id, "reason": "wrong password"})
@@ -42,19 +46,42 @@ def login(settings: Settings, body: LoginBody, user_agent: str, ip: str) -> tupl
         if user_store.replace_password_hash(user.id, user.password_hash, new_hash, iso(clock.now())):
             user.password_hash = new_hash
             logger.info("password hash upgraded", extra={"user_id": user.id})
-    renewed = sessions.start(settings, user.id, user_agent, ip, after_password=True)
+    try:
+        renewed = sessions.start(settings, user.id, user_agent, ip, verified_hash=user.password_hash)
+    except user_store.PasswordChanged:
+        # A change or reset landed after the check: the password verified is no longer the
+        # account's, so no session may come of it (ASVS 5.0 7.4.3).
+        count("LoginFailed")
+        logger.info("login failed", extra={"user_id": user.id, "reason": "password changed meanwhile"})
+        raise invalid_credentials() from None
     count("LoginSucceeded")
     logger.info("login succeeded", extra={"user_id": user.id, "session_id": renewed.session.id})
     return user, renewed
 
 
-def register(settings: Settings, body: RegisterBody, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
+def _create(settings: Settings, body: RegisterBody, confirmed: bool) -> User:
     if not settings.registration_enabled:
         raise ApplicationError("Register action is currently disabled")
     try:
-        user = accounts.create_user(body.username, body.email, body.password)
+        return accounts.create_user(body.username, body.email, body.password, confirmed=confirmed)
     except user_store.AlreadyTaken:
         raise ApplicationError("Email or Username are already taken") from None
+
+
+def register_unconfirmed(settings: Settings, body: RegisterBody, api_url: str) -> User:
+    """EMAIL_CONFIRMATION=true: an unconfirmed account and a confirmation mail, no session."""
+    from authlayer.logic import recovery
+    from authlayer.one_time_codes import Purpose
+
+    user = _create(settings, body, confirmed=False)
+    recovery.request_mail(Purpose.CONFIRM, user.email, api_url)
+    count("UserRegistered")
+    logger.info("user registered, confirmation pending", extra={"user_id": user.id})
+    return user
+
+
+def register(settings: Settings, body: RegisterBody, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
+    user = _create(settings, body, confirmed=True)
     renewed = sessions.start(settings, user.id, user_agent, ip)
     count("UserRegistered")
     logger.info("user registered", extra={"user_id": user.id, "session_id": renewed.session.id})

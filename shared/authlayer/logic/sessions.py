@@ -23,8 +23,13 @@ class Renewed:
         return min(self.session.idle_expires_at, self.session.absolute_expires_at) - now
 
 
-def start(settings: Settings, user_id: str, user_agent: str, ip: str, after_password: bool = False) -> Renewed:
-    """A new session (a new token family) for a successful login (ASVS 4.0.3 3.2.1)."""
+def start(
+    settings: Settings, user_id: str, user_agent: str, ip: str, verified_hash: str | None = None
+) -> Renewed:
+    """A new session (a new token family) for a successful login (ASVS 4.0.3 3.2.1).
+
+    ``verified_hash``: the password hash a login checked; the session is only written while it is
+    still the user's (dal.users.PasswordChanged otherwise)."""
     now = clock.now()
     session_id = refresh_tokens.new_session_id()
     token = refresh_tokens.new_token(session_id)
@@ -42,7 +47,7 @@ def start(settings: Settings, user_id: str, user_agent: str, ip: str, after_pass
         user_agent=user_agent,
         ip=ip,
     )
-    store.create(session, reset_login_attempts=after_password)
+    store.create(session, verified_hash)
     return Renewed(session, token)
 
 
