@@ -47,7 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def write_sam_env(path: Path, funcs: list[Function], moto_port: int) -> None:
     """--env-vars file for `sam local start-api`: functions in Docker reach moto via the host."""
     endpoint = f"http://host.docker.internal:{moto_port}"
-    variables = {"AWS_ENDPOINT_URL_DYNAMODB": endpoint, "AWS_ENDPOINT_URL_SSM": endpoint}
+    variables = {
+        f"AWS_ENDPOINT_URL_{service}": endpoint for service in ("DYNAMODB", "SSM", "SQS", "SESV2")
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({f.name: variables for f in funcs}, indent=2) + "\n")
 

@@ -54,6 +54,8 @@ def aws_environment(endpoint: str) -> dict[str, str]:
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "AWS_ENDPOINT_URL_SSM": endpoint,
+        "AWS_ENDPOINT_URL_SQS": endpoint,
+        "AWS_ENDPOINT_URL_SESV2": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",

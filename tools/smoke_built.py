@@ -101,6 +101,8 @@ for name, event in json.load(open(events_path)):
     try:
         answer = handler(event, Context())
         status = answer.get("statusCode") if isinstance(answer, dict) else None
+        if isinstance(answer, dict) and "batchItemFailures" in answer:  # an SQS batch: 200 if none failed
+            status = 500 if answer["batchItemFailures"] else 200
         result["invocations"].append({"event": name, "status": status, "seconds": time.perf_counter() - t})
     except BaseException as exc:
         result["invocations"].append({"event": name, "error": f"{type(exc).__name__}: {exc}"})
@@ -116,6 +118,7 @@ class BuiltFunction:
     handler: str
     environment: dict[str, str]
     routes: list[str] = field(default_factory=list)
+    queue_events: bool = False  # an SQS event source: invoked with the events/ that hold SQS Records
 
 
 def _resolve(value: Any, template: dict[str, Any]) -> Any:
@@ -143,13 +146,14 @@ def built_functions(build_dir: Path) -> tuple[dict[str, Any], list[BuiltFunction
         env_vars = {**global_env, **props.get("Environment", {}).get("Variables", {})}
         environment = {key: str(_resolve(value, template)) for key, value in env_vars.items()}
         routes = []
+        queue_events = any(e.get("Type") == "SQS" for e in props.get("Events", {}).values())
         for event in props.get("Events", {}).values():
             if event.get("Type") == "HttpApi":
                 event_props = event.get("Properties", {})
                 routes.append(f"{str(event_props.get('Method', 'ANY')).upper()} {event_props.get('Path')}")
         code_dir = (build_dir / props.get("CodeUri", global_props.get("CodeUri", ""))).resolve()
         handler = props.get("Handler", global_props.get("Handler"))
-        result.append(BuiltFunction(logical_id, code_dir, handler, environment, routes))
+        result.append(BuiltFunction(logical_id, code_dir, handler, environment, routes, queue_events))
     return template, result
 
 
@@ -320,6 +324,13 @@ def start_aws(template: dict[str, Any], functions: list[BuiltFunction]) -> tuple
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         dynamodb.create_table(**kwargs)
+    sqs = session.client("sqs", endpoint_url=url)
+    for name, res in template["Resources"].items():
+        if res.get("Type") == "AWS::SQS::Queue":
+            sqs.create_queue(QueueName=name)  # sam local: !Ref Queue is the logical id
+    ses = session.client("sesv2", endpoint_url=url)
+    for sender in {f.environment.get("MAIL_FROM") for f in functions} - {None, ""}:
+        ses.create_email_identity(EmailIdentity=sender)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -333,7 +344,7 @@ def start_aws(template: dict[str, Any], functions: list[BuiltFunction]) -> tuple
 def load_events(events_dir: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     for path in sorted(events_dir.glob("*.json")):
         event = json.loads(path.read_text())
-        if isinstance(event, dict) and "routeKey" in event:
+        if isinstance(event, dict) and ("routeKey" in event or "Records" in event):
             yield path.name, event
 
 
@@ -386,6 +397,8 @@ def run_function(
         "AWS_ENDPOINT_URL": aws_url,  # every service, not only the two below, stays on loopback
         "AWS_ENDPOINT_URL_DYNAMODB": aws_url,
         "AWS_ENDPOINT_URL_SSM": aws_url,
+        "AWS_ENDPOINT_URL_SQS": aws_url,
+        "AWS_ENDPOINT_URL_SESV2": aws_url,
         "AWS_LAMBDA_FUNCTION_NAME": fn.logical_id,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
@@ -466,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"invoking {len(functions)} functions (fresh {args.python}, AWS = moto at {url})")
             for fn in functions:
                 matching = [(name, e) for name, e in events if e.get("routeKey") in fn.routes]
+                if fn.queue_events:
+                    matching += [(name, e) for name, e in events if "Records" in e]
                 covered = {e.get("routeKey") for _, e in matching}
                 matching += [
                     (f"minimal {route}", minimal_event(route)) for route in fn.routes if route not in covered

@@ -4,12 +4,17 @@ Every operation is fuzzed (examples, coverage and fuzzing phases; positive and n
 with a bounded, derandomized number of examples, and every response must be no server error,
 a documented status code and content type, and a body that fits the documented schema.
 Authenticated operations get the demo user's access JWT; refresh and logout get a live refresh
-cookie, renewed whenever a call has rotated or ended it.
+cookie, renewed whenever a call has rotated or ended it. What fuzzing cannot reach (a right
+password, a mailed reset code or confirmation token) is covered by fixed requests at the end,
+the codes read from the runner's outbox.
 """
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = 40  # per operation; derandomized, so every CI run sends the same requests
 TRANSPORT_HEADER = "X-Refresh-Token-Transport"
 # What a rejection of invalid data may look like here: 413 too (a long field can make the body
-# exceed the 4096-byte limit before validation), which schemathesis' default list lacks.
+# exceed the 12 KiB limit before validation), which schemathesis' default list lacks.
 REJECTIONS = ["400", "401", "403", "404", "413", "415", "429"]
 COOKIE = "refreshToken"  # COOKIE_SECURE=false locally: no __Host- prefix over plain http
 BEARER_OPERATIONS = {"listSessions", "revokeSession", "changePassword", "me"}
@@ -124,11 +129,15 @@ def credentials(fuzzed_runner: Runner) -> DemoCredentials:
     return DemoCredentials(fuzzed_runner)
 
 
-@pytest.fixture(scope="module")
-def api_schema(fuzzed_runner: Runner) -> Any:
+def served_schema(runner: Runner) -> Any:
     # The document as the runner serves it; `servers: [{url: /}]` makes the runner the base URL.
     config = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {"expected-statuses": REJECTIONS}}})
-    return schemathesis.openapi.from_url(f"{fuzzed_runner.url}/openapi.json", config=config)
+    return schemathesis.openapi.from_url(f"{runner.url}/openapi.json", config=config)
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzzed_runner: Runner) -> Any:
+    return served_schema(fuzzed_runner)
 
 
 # Not `schemathesis.pytest.from_fixture` + `@schema.parametrize()`: with pytest 9 (no
@@ -264,3 +273,116 @@ def test_password_change_and_session_revocation_conform_to_openapi_document(
     again = listing.call(timeout=30)
     listing.validate_response(again, checks=CHECKS)
     assert again.status_code == 401
+
+
+def mailed_value(message: EmailMessage, name: str) -> str:
+    """The `name` query value of the link in a mail's plain-text part (a code or a token)."""
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None, "no text part"
+    found = re.search(rf"[?&]{name}=([A-Za-z0-9_%-]+)", text.get_content())
+    assert found, f"no ?{name}= in the mail"
+    return urllib.parse.unquote(found.group(1))
+
+
+@pytest.mark.parametrize("transport", [{}, {TRANSPORT_HEADER: "body"}], ids=["cookie", "body"])
+def test_password_reset_conforms_to_openapi_document(
+    api_schema: Any, fuzzed_runner: Runner, transport: dict[str, str]
+) -> None:
+    # Given a registered user (not the demo user: a reset ends every session) who asked for a reset
+    name = f"forgetful-{'body' if transport else 'cookie'}"
+    address = f"{name}@example.com"
+    user = {"username": name, "email": address, "password": "forgotten password"}
+    assert fuzzed_runner.request("POST", "/api/auth/local/register", user).status == 200
+    mails = len(fuzzed_runner.outbox())
+    forgot = api_schema["/api/auth/forgot-password"]["POST"].Case(body={"email": address})
+    asked = forgot.call(timeout=30)
+    forgot.validate_response(asked, checks=CHECKS)
+    assert asked.json() == {"ok": True}
+    code = mailed_value(fuzzed_runner.wait_for_mail(address, mails), "code")
+    operation = api_schema["/api/auth/reset-password"]["POST"]
+    new_password = "remembered password"
+
+    # When they send the code with passwords that differ, then rightly, then the spent code again
+    mismatch = operation.Case(
+        body={"code": code, "password": new_password, "passwordConfirmation": "something else"}, headers=transport
+    )
+    mismatched = mismatch.call(timeout=30)
+    reset = operation.Case(
+        body={"code": code, "password": new_password, "passwordConfirmation": new_password}, headers=transport
+    )
+    answered = reset.call(timeout=30)
+    replayed = reset.call(timeout=30)
+
+    # Then every answer is as documented: the mismatch spent nothing, the reset answers like a
+    # login (refresh token where the transport puts it), and a spent code is refused
+    for case, response in ((mismatch, mismatched), (reset, answered), (reset, replayed)):
+        case.validate_response(response, checks=CHECKS)
+    assert mismatched.status_code == 400
+    assert mismatched.json()["error"]["message"] == "Passwords do not match"
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["user"]["email"] == address
+    assert ("refreshToken" in answered.json()) == bool(transport)
+    assert rotated_token(answered)
+    assert replayed.status_code == 400
+    assert replayed.json()["error"]["message"] == "Incorrect code provided"
+    login = {"identifier": address, "password": new_password}
+    assert fuzzed_runner.request("POST", "/api/auth/local", login).status == 200
+
+
+@pytest.fixture(scope="module")
+def confirming_runner(start: Callable[..., Runner]) -> Runner:
+    """A runner where new accounts must follow the mailed link before they can log in."""
+    return start(EMAIL_CONFIRMATION="true")
+
+
+def test_email_confirmation_conforms_to_openapi_document(confirming_runner: Runner) -> None:
+    # Given a runner with EMAIL_CONFIRMATION=true and its document
+    runner = confirming_runner
+    schema = served_schema(runner)
+    address = "unconfirmed@example.com"
+    mails = len(runner.outbox())
+
+    # When a user registers
+    register = schema["/api/auth/local/register"]["POST"].Case(
+        body={"username": "unconfirmed", "email": address, "password": "confirm me please"}
+    )
+    registered = register.call(timeout=30)
+
+    # Then the answer is the documented alternative: the user alone, unconfirmed, no tokens, no cookie
+    register.validate_response(registered, checks=CHECKS)
+    assert registered.status_code == 200
+    assert set(registered.json()) == {"user"}
+    assert registered.json()["user"]["confirmed"] is False
+    assert "set-cookie" not in registered.headers
+    # And login is refused (documented 400 ApplicationError) until the link is followed
+    login = schema["/api/auth/local"]["POST"].Case(body={"identifier": address, "password": "confirm me please"})
+    refused = login.call(timeout=30)
+    login.validate_response(refused, checks=CHECKS)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["name"] == "ApplicationError"
+
+    # When the mailed link is followed (schemathesis does not follow the redirect), and again
+    token = mailed_value(runner.wait_for_mail(address, mails), "confirmation")
+    confirm = schema["/api/auth/email-confirmation"]["GET"].Case(query={"confirmation": token})
+    confirmed = confirm.call(timeout=30)
+    again = confirm.call(timeout=30)
+
+    # Then the first is the documented 302 without a body, to the runner's own page, and the
+    # spent token is a 400
+    confirm.validate_response(confirmed, checks=CHECKS)
+    assert confirmed.status_code == 302
+    assert confirmed.headers["location"] == [f"{runner.url}/?emailConfirmed=true"]
+    assert confirmed.content == b""
+    confirm.validate_response(again, checks=CHECKS)
+    assert again.status_code == 400
+    assert again.json()["error"]["name"] == "ValidationError"
+
+    # And asking for a link again answers as documented (the address as sent), though none is due
+    resend = schema["/api/auth/send-email-confirmation"]["POST"].Case(body={"email": address.upper()})
+    resent = resend.call(timeout=30)
+    resend.validate_response(resent, checks=CHECKS)
+    assert resent.json() == {"email": address.upper(), "sent": True}
+    # And the account logs in now
+    allowed = login.call(timeout=30)
+    login.validate_response(allowed, checks=CHECKS)
+    assert allowed.status_code == 200

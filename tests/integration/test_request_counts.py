@@ -23,3 +23,35 @@ def test_login_refresh_and_me_round_trips(api, demo_user, dynamodb_calls):
     dynamodb_calls.clear()
     api.me(refreshed.body["jwt"])
     assert dynamodb_calls == ["BatchGetItem"]
+
+
+def test_recovery_flows_round_trips(api, aws, demo_user, dynamodb_calls):
+    from authlayer.dal import mail, queue
+    from tests.integration.recovery_helpers import code_from, run_mailer, sent_mail
+
+    other: list[str] = []
+    queue._client().meta.events.register("before-call.sqs", lambda model, **_: other.append(f"sqs:{model.name}"))
+    mail._client().meta.events.register("before-call.sesv2", lambda model, **_: other.append(f"ses:{model.name}"))
+    # forgot-password: one SendMessage (plus the queue's URL, looked up once per container), no table
+    api.call("mail_request", "forgot-password.json", {"email": "demo@example.com"})
+    assert dynamodb_calls == [] and other == ["sqs:GetQueueUrl", "sqs:SendMessage"]
+    other.clear()
+    api.call("mail_request", "forgot-password.json", {"email": "nobody@example.com"})
+    assert dynamodb_calls == [] and other == ["sqs:SendMessage"]  # the same for any address
+    other.clear()
+    # the mailer, for the known address: find, count the mail, store the code, send
+    mailer_calls: list[str] = []
+    dynamo.client().meta.events.register("before-call.dynamodb", lambda model, **_: mailer_calls.append(model.name))
+    run_mailer(aws)
+    assert other == ["ses:SendEmail"]
+    assert mailer_calls == ["Query", "UpdateItem", "UpdateItem", "TransactWriteItems", "Query"]
+    dynamodb_calls.clear()
+    # reset-password: code and user, spend, end the (one) session, read back, new session
+    api.login()
+    dynamodb_calls.clear()
+    api.call(
+        "reset_password",
+        "reset-password.json",
+        {"code": code_from(sent_mail()[0]), "password": "a new passphrase", "passwordConfirmation": "a new passphrase"},
+    )
+    assert dynamodb_calls == ["GetItem", "GetItem", "TransactWriteItems", "Query", "UpdateItem", "GetItem", "PutItem"]

@@ -144,6 +144,51 @@ def test_ssm_is_read_only_on_the_signing_key_parameter() -> None:
                 assert "parameter${SigningKeyParameterName}" in statement["Resource"]["Fn::Sub"], fn
 
 
+def test_mail_is_sent_only_by_the_mailer_and_only_from_the_configured_identity() -> None:
+    senders = {
+        fn: s
+        for fn, statements in function_statements(TEMPLATE).items()
+        for s in statements
+        if any(a.startswith("ses:") for a in _as_list(s["Action"]))
+    }
+    assert list(senders) == ["MailerFunction"]
+    resources = _as_list(senders["MailerFunction"]["Resource"])
+    assert len(resources) == 2  # the MailFrom address, or its domain: whichever is the verified identity
+    assert "identity/${MailFrom}" in resources[0]["Fn::Sub"]
+    assert "identity/${Domain}" in resources[1]["Fn::Sub"][0]
+
+
+def test_only_the_mail_queue_is_written_and_only_by_who_enqueues() -> None:
+    writers = sorted(
+        fn
+        for fn, statements in function_statements(TEMPLATE).items()
+        for s in statements
+        if "sqs:SendMessage" in _as_list(s["Action"]) and s["Resource"] == {"Fn::GetAtt": ["MailQueue", "Arn"]}
+    )
+    assert writers == ["MailRequestFunction", "RegisterFunction"]
+    assert all(
+        s["Resource"] == {"Fn::GetAtt": ["MailQueue", "Arn"]}
+        for statements in function_statements(TEMPLATE).values()
+        for s in statements
+        if any(a.startswith("sqs:") for a in _as_list(s["Action"]))
+    )
+
+
+def test_asvs5_6_3_8_the_enqueuing_function_cannot_read_any_table() -> None:
+    # forgot-password cannot tell accounts apart: it has no access to them at all
+    actions = [a for s in function_statements(TEMPLATE)["MailRequestFunction"] for a in _as_list(s["Action"])]
+    assert actions and not [a for a in actions if a.startswith("dynamodb:")]
+
+
+def test_the_mail_dead_letter_queue_has_an_alarm() -> None:
+    alarms = _resources(TEMPLATE, "AWS::CloudWatch::Alarm").values()
+    assert any(
+        a["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["MailDeadLetterQueue", "QueueName"]} for a in alarms
+    )
+    redrive = TEMPLATE["Resources"]["MailQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["MailDeadLetterQueue", "Arn"]}
+
+
 @pytest.mark.parametrize("function", sorted(_resources(TEMPLATE, FUNCTION)))
 def test_every_function_logs_to_its_own_group_with_retention(function: str) -> None:
     groups = [

@@ -13,6 +13,7 @@ from pydantic.fields import FieldInfo
 from werkzeug.test import Client
 
 from authlayer import schemas
+from authlayer.models import MAX_CODE
 from localdev.cors import Cors
 from localdev.server import OPENAPI, Gateway
 from localdev.template import functions, load_template
@@ -84,6 +85,8 @@ def test_document_paths_and_methods_are_exactly_the_templates_http_api_routes() 
         ("RefreshRequest", schemas.RefreshRequest),
         ("LogoutRequest", schemas.LogoutRequest),
         ("ChangePasswordRequest", schemas.ChangePasswordRequest),
+        ("EmailRequest", schemas.EmailRequest),
+        ("ResetPasswordRequest", schemas.ResetPasswordRequest),
     ],
 )
 def test_request_schemas_match_the_handlers_models(component: str, model: type[Any]) -> None:
@@ -105,6 +108,44 @@ def test_request_schemas_match_the_handlers_models(component: str, model: type[A
         nullable = type(None) in get_args(field.annotation)
         alternatives = documented["properties"][name].get("oneOf", [])
         assert nullable == any(s.get("type") == "null" for s in alternatives), (component, name)
+
+
+def test_request_bodies_are_the_models_the_handlers_parse_with() -> None:
+    # Given the component each request body names and the model of each handler's body
+    # (authlayer.bodies: the fast path's `model` is the pydantic contract)
+    from authlayer import bodies
+
+    expected = {
+        ("post", "/api/auth/local"): bodies.LoginBody.model,
+        ("post", "/api/auth/local/register"): bodies.RegisterBody.model,
+        ("post", "/api/auth/change-password"): bodies.ChangePasswordBody.model,
+        ("post", "/api/auth/forgot-password"): bodies.EmailBody.model,
+        ("post", "/api/auth/send-email-confirmation"): bodies.EmailBody.model,
+        ("post", "/api/auth/reset-password"): bodies.ResetPasswordBody.model,
+    }
+
+    # When the document's request bodies are read
+    documented = {
+        key: DOCUMENT["paths"][key[1]][key[0]]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        for key in expected
+    }
+
+    # Then each body is the component of the same name as the model
+    assert documented == {key: f"#/components/schemas/{model}" for key, model in expected.items()}
+
+
+def test_email_confirmation_token_parameter_has_the_handlers_limits() -> None:
+    # Given the query parameter of GET /api/auth/email-confirmation
+    operation = DOCUMENT["paths"]["/api/auth/email-confirmation"]["get"]
+    (parameter,) = operation["parameters"]
+
+    # Then it is required and as long as the handler allows (an empty or longer token is a 400)
+    assert (parameter["name"], parameter["in"], parameter["required"]) == ("confirmation", "query", True)
+    assert _schema(parameter["schema"])["minLength"] == 1
+    assert _schema(parameter["schema"])["maxLength"] == MAX_CODE
+    # And the answer is a redirect without a body, as the handler gives
+    assert "content" not in operation["responses"]["302"]
+    assert operation["responses"]["302"]["headers"]["Location"]["required"] is True
 
 
 def test_runner_serves_the_document_as_yaml_and_json() -> None:
