@@ -6,7 +6,8 @@ from a ``before-call`` hook, like botocore's Stubber: parameter validation and r
 serialization still run, only the HTTP round trip (and signing) is skipped.
 
 Canned answers are read from the JSON file named by BENCH_FIXTURES: ``{"responses": {name: parsed}}``
-where name is the operation ("GetItem", "GetParameter", ...), or "Query:<IndexName>" for queries;
+where name is the operation ("GetItem", "GetParameter", ...), "Query:<IndexName>" for queries, and
+for a GetItem first "GetItem:<pk>" (one item by its key, e.g. a one-time code), then "GetItem";
 ``{"$b64": "..."}`` stands for bytes (DynamoDB B values). Every call is appended to ``CALLS``.
 """
 
@@ -47,6 +48,9 @@ def _answer(model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str
         name += ":" + str(json.loads(params["body"]).get("IndexName", ""))
     CALLS.append(name)
     response = _canned().get(name)
+    if name == "GetItem":
+        pk = json.loads(params["body"]).get("Key", {}).get("pk", {}).get("S", "")
+        response = _canned().get(f"GetItem:{pk}", response)
     if response is None:
         raise RuntimeError(f"bench stub: no canned response for {name}")
     return AWSResponse("https://stubbed.invalid", 200, {}, None), dict(response)

@@ -392,3 +392,17 @@ def test_asvs5_7_4_3_a_login_racing_a_reset_leaves_no_session_that_outlives_it(a
         s for s in aws["dynamodb"].scan(TableName="SessionsTable")["Items"] if "revoked_at" not in s
     ]
     assert len(live) == 1  # only the session the reset itself started
+
+
+def test_owasp_fp_links_come_from_configuration_never_from_the_host_header(api, aws, demo_user, settings_env):
+    # Given requests whose Host header names an attacker's site
+    evil = {"host": "evil.example", "x-forwarded-host": "evil.example"}
+    assert forgot(api, headers=evil).status == 200
+    settings_env(EMAIL_CONFIRMATION="true")
+    api.call("register", "register.json", NEW, headers=evil)
+    run_mailer(aws)
+    # Then the reset link is RESET_PASSWORD_URL's and the confirmation link the API's own domain
+    reset_mail, confirm_mail = sent_mail()
+    assert link_in(reset_mail).startswith("https://app.example.com/reset-password?code=")
+    assert link_in(confirm_mail).startswith("https://abc123.execute-api.us-east-1.amazonaws.com/api/auth/")
+    assert "evil" not in text_part(reset_mail) + text_part(confirm_mail)
