@@ -25,11 +25,22 @@ dev: $(VENV)/.synced
 	$(PY) -m localdev
 
 ## make test: every test (unit, integration with moto, end-to-end over HTTP)
-test: $(VENV)/.synced tools
+test: $(VENV)/.synced tools tests/e2e/strapi_sdk/node_modules/.installed
 	$(PY) -m pytest
 
 unit: $(VENV)/.synced
 	$(PY) -m pytest tests/unit tests/integration
+
+# strapi-sdk-js for tests/e2e/test_strapi_sdk.py, exactly as package-lock.json pins it (npm ci);
+# without npm a developer's run skips that test, and CI (CI set) fails here.
+tests/e2e/strapi_sdk/node_modules/.installed: tests/e2e/strapi_sdk/package.json tests/e2e/strapi_sdk/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/e2e/strapi_sdk --no-audit --no-fund && touch $@; \
+	elif [ -n "$$CI" ]; then \
+		echo "npm not found: CI needs Node.js and npm for tests/e2e/test_strapi_sdk.py" >&2; exit 1; \
+	else \
+		echo "note: npm not found, tests/e2e/test_strapi_sdk.py will skip" >&2; \
+	fi
 
 clean:
 	rm -rf .venv .tools .aws-sam .pytest_cache

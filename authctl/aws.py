@@ -1,4 +1,4 @@
-"""authctl's own AWS calls: a stack's outputs, and reading/writing the signing-key parameter.
+"""authctl's own AWS calls: a stack's outputs and resources, and the signing-key parameter.
 
 Besides authlayer.dal, the only module that touches boto3. Clients are made per call, after the
 target's environment is in place, so they pick up its region and endpoints.
@@ -55,6 +55,22 @@ def stack_outputs(stack: str, region: str | None) -> dict[str, str]:
     except _Expected:  # CloudFormation's "Stack with id ... does not exist"
         raise NotFound(f"stack {stack} not found (check the name and --region)") from None
     return {o["OutputKey"]: o["OutputValue"] for o in answer["Stacks"][0].get("Outputs", [])}
+
+
+def stack_resource_id(stack: str, logical_id: str, region: str | None) -> str:
+    """The physical id of one of the stack's resources (for an AWS::SQS::Queue: its URL)."""
+    cloudformation = _client("cloudformation", region)
+    try:
+        answer = _call(
+            f"reading resource {logical_id} of stack {stack}",
+            cloudformation.describe_stack_resource,
+            frozenset({"ValidationError"}),
+            StackName=stack,
+            LogicalResourceId=logical_id,
+        )
+    except _Expected:  # no such stack, or no such resource in it
+        raise NotFound(f"stack {stack} has no resource {logical_id}: is it a sam-refresh-auth stack?") from None
+    return str(answer["StackResourceDetail"].get("PhysicalResourceId") or "")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "sessions_table": None,
     "key_parameter": None,
     "endpoint_url": None,
+    "mail_queue": None,
+    "api_url": None,
     "json": False,
     "verbose": False,
 }
@@ -46,7 +48,9 @@ def _common() -> argparse.ArgumentParser:
     where.add_argument("--users-table", metavar="NAME")
     where.add_argument("--sessions-table", metavar="NAME")
     where.add_argument("--key-parameter", metavar="NAME", help="SSM parameter of the signing keys")
-    where.add_argument("--endpoint-url", metavar="URL", help="DynamoDB/SSM endpoint (moto, LocalStack)")
+    where.add_argument("--endpoint-url", metavar="URL", help="DynamoDB/SSM/SQS endpoint (moto, LocalStack)")
+    where.add_argument("--mail-queue", metavar="URL", help="SQS queue of mail requests (its URL, or its name)")
+    where.add_argument("--api-url", metavar="URL", help="the API's origin, as forgot-password puts it in mail requests")
     shown = common.add_argument_group("output")
     shown.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     shown.add_argument("-v", "--verbose", action="store_true", help="the layer's logs on stderr")
@@ -65,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run, needs=needs)
         return sub
 
-    user_group = groups.add_parser("users", help="create, list, show, block, unblock, delete users")
+    user_group = groups.add_parser(
+        "users", help="create, list, show, block, unblock, confirm, delete users; send a reset mail"
+    )
     user_cmds = user_group.add_subparsers(metavar="ACTION", required=True)
     create = command(user_cmds, "create", users.create, "tables", "create a user (password prompted)")
     create.add_argument("username")
@@ -78,8 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("show", users.show, "show a user"),
         ("block", users.block, "block a user: their sessions end at once"),
         ("unblock", users.unblock, "unblock a user"),
+        ("confirm", users.confirm, "mark a user's email confirmed: an unconfirmed user can log in"),
     ):
         command(user_cmds, name, run, "tables", text).add_argument("user", help="username, email or id")
+    command(
+        user_cmds,
+        "send-reset",
+        users.send_reset,
+        "mail",
+        "mail a password reset link, as forgot-password does",
+    ).add_argument("user", help="username, email or id")
     delete = command(user_cmds, "delete", users.delete, "tables", "delete a user: their sessions end at once")
     delete.add_argument("user", help="username, email or id")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -109,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     command(key_cmds, "prune", keys.prune, "key", "drop all keys but the signing one (after a rotation)")
 
     strapi_cmd = command(groups, "import-strapi", strapi.import_strapi, "tables", "import users from a Strapi export")
+    strapi_cmd.description = strapi.HELP
+    strapi_cmd.formatter_class = argparse.RawDescriptionHelpFormatter
     strapi_cmd.add_argument("file", help='JSON: a list of users or {"data": [...]}')
     return parser
 
@@ -173,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _layer_logs(args.verbose), _layer_errors(), target.configured(vars(args)) as where:
             where.require(args.needs)
+            args.target = where  # for commands that need more than the layer's environment
             output = args.run(args)
     except CliError as error:
         print(f"authctl: {error.message}", file=sys.stderr)

@@ -54,8 +54,8 @@ def write_sam_env(path: Path, funcs: list[Function], moto_port: int) -> None:
     path.write_text(json.dumps({f.name: variables for f in funcs}, indent=2) + "\n")
 
 
-def write_authctl_state(path: Path, endpoint: str, env: dict[str, str]) -> None:
-    """What `authctl --local` needs to reach this runner's embedded AWS."""
+def write_authctl_state(path: Path, endpoint: str, env: dict[str, str], mail_queue: str, url: str) -> None:
+    """What `authctl --local` needs to reach this runner's embedded AWS (and send-reset, its queue)."""
     state = {
         "region": backend.REGION,
         "dynamodb_endpoint": endpoint,
@@ -63,6 +63,9 @@ def write_authctl_state(path: Path, endpoint: str, env: dict[str, str]) -> None:
         "users_table": env["USERS_TABLE"],
         "sessions_table": env["SESSIONS_TABLE"],
         "signing_key_parameter": env["SIGNING_KEY_PARAMETER"],
+        "sqs_endpoint": endpoint,
+        "mail_queue_url": mail_queue,
+        "issuer": env.get("TOKEN_ISSUER") or url,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=2) + "\n")
@@ -142,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             password = backend.create_demo_user(endpoint, common_env, layers, os.environ.get("DEMO_PASSWORD"))
         sam_env = args.state_dir / "sam-env.json"
         write_sam_env(sam_env, funcs, int(endpoint.rsplit(":", 1)[1]))
-        write_authctl_state(args.state_dir / "authctl.json", endpoint, common_env)
+        mail_queue = next((f.environment["MAIL_QUEUE_URL"] for f in funcs if f.environment.get("MAIL_QUEUE_URL")), "")
+        write_authctl_state(
+            args.state_dir / "authctl.json", endpoint, common_env, mail_queue, f"http://127.0.0.1:{args.port}"
+        )
 
         pools = {
             f.name: FunctionPool(f, settings.worker_environment(f, endpoint), args.concurrency) for f in funcs

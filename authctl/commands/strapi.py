@@ -3,6 +3,9 @@
 Accepted shapes: a list of users (up_users rows, /api/users, content-manager export), the same
 under {"data": [...]}, and v4 REST entries {"id", "attributes": {...}}. Hashes verify at login
 and are upgraded to argon2id then. Re-running the import is safe: present users are reported.
+
+Strapi's resetPasswordToken and confirmationToken are never read: Strapi keeps them in plain text
+without expiry, and this service accepts only codes it made itself, stored as hashes with a TTL.
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ from authlayer.models import email_key, iso, username_key
 BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COLUMNS = [("id", "STRAPI ID"), ("username", "USERNAME"), ("result", "RESULT"), ("reason", "REASON")]
+HELP = """\
+import users from a Strapi export (users-permissions' up_users)
+
+Kept: id, username, email, the bcrypt password hash (replaced by argon2id at the
+first login), provider, confirmed, blocked, createdAt and updatedAt. An unconfirmed
+user stays unconfirmed: `authctl users confirm NAME` lets them in.
+
+Not imported: Strapi's resetPasswordToken and confirmationToken (plain text, no
+expiry). Reset and confirmation links Strapi mailed stop working; users ask again
+(forgot-password, send-email-confirmation), or `authctl users send-reset NAME`."""
 
 
 class Refused(Exception):

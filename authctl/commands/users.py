@@ -1,6 +1,8 @@
-"""users create | list | show | block | unblock | delete | set-password.
+"""users create | list | show | block | unblock | confirm | delete | set-password | send-reset.
 
 Blocking, deleting and setting a password end the user's sessions at once (logic.accounts).
+send-reset enqueues the same mail request as POST /api/auth/forgot-password (logic.recovery):
+the mailer makes the code and sends the link, within the per-account mail limits.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from authctl import prompt
 from authctl.errors import CliError, NotFound
 from authctl.output import Output, fields, table
 from authlayer import accounts
+from authlayer.config import get_settings
 from authlayer.dal import users as user_store
 from authlayer.logic import accounts as account_logic
+from authlayer.logic import recovery
 from authlayer.logic.sessions import active_for_user
 from authlayer.models import User
+from authlayer.one_time_codes import Purpose
 from authlayer.schemas import RegisterRequest, parse
 
 COLUMNS = [
@@ -103,6 +108,34 @@ def _set_blocked(args: argparse.Namespace, blocked: bool) -> Output:
     if blocked:
         return Output(data, f"blocked {user.username} ({user.id}); {ended} session(s) ended")
     return Output(data, f"unblocked {user.username} ({user.id})")
+
+
+def confirm(args: argparse.Namespace) -> Output:
+    user = resolve_user(args.user)
+    if user.confirmed:  # idempotent, like revoking an ended session: the goal is met
+        return Output(user.sanitized(), f"{user.username} ({user.id}) was already confirmed")
+    user = account_logic.set_confirmed(user.id)  # also voids a pending confirmation link
+    still = " (still blocked)" if user.blocked else ": they can log in now"
+    return Output(user.sanitized(), f"confirmed {user.username} ({user.id}){still}")
+
+
+def send_reset(args: argparse.Namespace) -> Output:
+    user = resolve_user(args.user)
+    if user.blocked:
+        # The mailer sends nothing to a blocked account (and reset-password refuses its codes).
+        raise CliError(f"{user.username} ({user.id}) is blocked: no reset mail is sent; unblock them first")
+    recovery.request_mail(Purpose.RESET, user.email, args.target.api_url)
+    settings = get_settings()  # the per-account mail limits are fixed in the layer
+    data = {"id": user.id, "username": user.username, "email": user.email, "queued": True}
+    return Output(
+        data,
+        f"reset mail for {user.username} ({user.id}) queued to {user.email}",
+        notes=[
+            "the mailer sends it unless this account already got a reset mail in the last"
+            f" {settings.mail_interval} s or {settings.mail_per_day} today; the link works once, within"
+            " RESET_TOKEN_TTL (1 hour by default)"
+        ],
+    )
 
 
 def delete(args: argparse.Namespace) -> Output:

@@ -18,7 +18,8 @@ import pytest
 
 from authctl import target
 from authctl.cli import main
-from tests.conftest import DEMO_PASSWORD, KEY_PARAMETER, cookie_value
+from tests.conftest import DEMO_PASSWORD, ISSUER, KEY_PARAMETER, cookie_value
+from tests.integration.recovery_helpers import code_from, queue_url, run_mailer, sent_mail
 
 TARGET = [
     "--users-table",
@@ -30,6 +31,10 @@ TARGET = [
 ]
 NEW_PASSWORD = "a new operator-set passphrase"
 STRAPI_PASSWORD = "strapi password 1"
+MAIL = ["--api-url", ISSUER]  # the queue: MAIL_QUEUE_URL of the aws fixture (as in the functions)
+# What Strapi v4 stores: crypto.randomBytes(64) and randomBytes(20) as hex, in plain text.
+STRAPI_RESET_TOKEN = "9f" * 64
+STRAPI_CONFIRMATION_TOKEN = "c0" * 20
 
 
 @dataclass
@@ -251,6 +256,110 @@ def test_users_set_password_ends_sessions_and_replaces_the_password(authctl, api
 def test_password_is_kept_exactly_as_typed_apart_from_the_line_end(authctl, api, demo_user):
     authctl("users", "set-password", "demo", "--password-stdin", stdin="  spaced out  \r\n")
     assert api.login(password="  spaced out  ").status == 200
+
+
+def test_users_confirm_lets_an_unconfirmed_user_log_in(authctl, api):
+    # Given a user created unconfirmed: the right password gets Strapi's "not confirmed"
+    authctl("users", "create", "carol", "carol@example.com", "--unconfirmed", "--password-stdin", stdin="carol's pw\n")
+    refused = api.login("carol", "carol's pw")
+    assert refused.status == 400 and refused.body["error"]["message"] == "Your account email is not confirmed"
+
+    # When an operator confirms her, by email in any case
+    run = authctl("users", "confirm", "Carol@Example.com", "--json")
+
+    # Then she is confirmed and logs in
+    assert run.code == 0, run.err
+    assert run.json["username"] == "carol" and run.json["confirmed"] is True
+    assert api.login("carol", "carol's pw").status == 200
+
+    # And confirming again is not an error
+    again = authctl("users", "confirm", "carol")
+    assert again.code == 0 and "already confirmed" in again.out
+
+
+def test_users_confirm_voids_a_pending_confirmation_link(authctl, api, aws, settings_env):
+    # Given a registration that mailed a confirmation link
+    settings_env(EMAIL_CONFIRMATION="true")
+    new = {"username": "newuser", "email": "new@example.com", "password": "a long enough passphrase"}
+    assert api.call("register", "register.json", new).status == 200
+    run_mailer(aws)
+    token = code_from(sent_mail()[-1], "confirmation")
+
+    # When the operator confirms the account instead
+    assert authctl("users", "confirm", "newuser").code == 0
+
+    # Then the account logs in, and the mailed link no longer works (one live code, now none)
+    assert api.login("newuser", new["password"]).status == 200
+    followed = api.call(
+        "email_confirmation", "email-confirmation.json", raw_body="", headers={}, query={"confirmation": token}
+    )
+    assert followed.status == 400 and followed.error_name == "ValidationError"
+
+
+def test_users_send_reset_mails_a_code_that_resets_the_password_and_ends_sessions(authctl, api, aws, demo_user):
+    # Given the demo user logged in
+    login = api.login()
+
+    # When an operator sends them a reset mail, and the mailer runs
+    run = authctl("users", "send-reset", "demo", *MAIL)
+    assert run.code == 0, run.err
+    assert "queued to demo@example.com" in run.out and "note: the mailer sends it unless" in run.err
+    assert run_mailer(aws) == {"batchItemFailures": []}
+
+    # Then the user has Strapi's reset mail, and its code resets the password
+    (message,) = sent_mail()
+    assert message["To"] == "demo@example.com" and message["Subject"] == "Reset password"
+    body = {"code": code_from(message), "password": NEW_PASSWORD, "passwordConfirmation": NEW_PASSWORD}
+    reset = api.call("reset_password", "reset-password.json", body)
+    assert reset.status == 200 and reset.body["user"]["id"] == demo_user.id
+
+    # And every earlier session ended; only the new password logs in
+    assert api.refresh_cookie(cookie_value(login)).status == 401
+    assert api.login(password=DEMO_PASSWORD).status == 400
+    assert api.login(password=NEW_PASSWORD).status == 200
+
+
+def test_users_send_reset_enqueues_exactly_what_forgot_password_enqueues(authctl, api, aws, demo_user):
+    # Given forgot-password called for the demo user (the events' API is ISSUER)
+    assert api.call("mail_request", "forgot-password.json", {"email": "DEMO@example.com"}).status == 200
+
+    # When an operator sends a reset by username, with the same API URL
+    assert authctl("users", "send-reset", "demo", *MAIL).code == 0
+
+    # Then both queued the same request
+    messages = aws["sqs"].receive_message(QueueUrl=queue_url(aws), MaxNumberOfMessages=10)["Messages"]
+    bodies = [json.loads(m["Body"]) for m in messages]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+    assert bodies[0] == {"purpose": "reset", "email": "demo@example.com", "apiUrl": ISSUER}
+
+
+def test_users_send_reset_refuses_a_blocked_user_and_queues_nothing(authctl, aws, demo_user):
+    authctl("users", "block", "demo")
+    run = authctl("users", "send-reset", "demo", *MAIL)
+    assert run.code == 1 and "blocked" in run.err
+    assert "Messages" not in aws["sqs"].receive_message(QueueUrl=queue_url(aws))
+
+
+@pytest.mark.parametrize(
+    ("unset", "args", "message"),
+    [
+        ("MAIL_QUEUE_URL", MAIL, "no mail queue known"),
+        ("TOKEN_ISSUER", [], "no API URL known"),
+    ],
+)
+def test_users_send_reset_without_a_queue_or_api_url_says_how_to_name_them(
+    authctl, demo_user, monkeypatch, unset, args, message
+):
+    monkeypatch.delenv(unset, raising=False)
+    run = authctl("users", "send-reset", "demo", *args)
+    assert run.code == 1 and message in run.err and "--mail-queue and --api-url" in run.err
+
+
+def test_users_send_reset_takes_the_api_url_from_token_issuer_like_the_functions(authctl, aws, demo_user, monkeypatch):
+    monkeypatch.setenv("TOKEN_ISSUER", "https://auth.example.com/")
+    assert authctl("users", "send-reset", "demo").code == 0
+    (message,) = aws["sqs"].receive_message(QueueUrl=queue_url(aws))["Messages"]
+    assert json.loads(message["Body"])["apiUrl"] == "https://auth.example.com"
 
 
 # --- sessions --------------------------------------------------------------------------------
@@ -491,6 +600,58 @@ def test_strapi_import_refuses_a_file_that_is_not_an_export(authctl, tmp_path, c
     assert run.code == 1 and str(path) in run.err
 
 
+def test_strapi_import_keeps_confirmed_and_an_unconfirmed_user_waits_for_users_confirm(authctl, api, tmp_path):
+    # Given a Strapi export with a confirmed and an unconfirmed user
+    export = write_export(
+        tmp_path,
+        [strapi_user(1, "yes", "yes@example.com"), strapi_user(2, "pending", "pending@example.com", confirmed=False)],
+    )
+
+    # When imported / Then each keeps its flag
+    assert authctl("import-strapi", export).code == 0
+    assert authctl("users", "show", "yes", "--json").json["confirmed"] is True
+    assert authctl("users", "show", "pending", "--json").json["confirmed"] is False
+    assert api.login("yes", STRAPI_PASSWORD).status == 200
+    refused = api.login("pending", STRAPI_PASSWORD)
+    assert refused.status == 400 and refused.error_name == "ApplicationError"
+
+    # When an operator confirms the pending one / Then they log in with their Strapi password
+    assert authctl("users", "confirm", "pending").code == 0
+    assert api.login("pending", STRAPI_PASSWORD).status == 200
+
+
+def test_strapi_reset_and_confirmation_tokens_are_not_imported(authctl, api, aws, tmp_path):
+    # Given a Strapi user with a pending reset and a pending confirmation (plain-text tokens)
+    entry = strapi_user(
+        3,
+        "tokens",
+        "tokens@example.com",
+        confirmed=False,
+        resetPasswordToken=STRAPI_RESET_TOKEN,
+        confirmationToken=STRAPI_CONFIRMATION_TOKEN,
+    )
+
+    # When imported
+    assert authctl("import-strapi", write_export(tmp_path, [entry])).code == 0
+
+    # Then neither token is stored anywhere, and neither works here
+    stored = json.dumps(aws["dynamodb"].scan(TableName="UsersTable")["Items"])
+    assert STRAPI_RESET_TOKEN not in stored and STRAPI_CONFIRMATION_TOKEN not in stored
+    body = {"code": STRAPI_RESET_TOKEN, "password": NEW_PASSWORD, "passwordConfirmation": NEW_PASSWORD}
+    reset = api.call("reset_password", "reset-password.json", body)
+    assert reset.status == 400 and reset.body["error"]["message"] == "Incorrect code provided"
+    query = {"confirmation": STRAPI_CONFIRMATION_TOKEN}
+    confirm = api.call("email_confirmation", "email-confirmation.json", raw_body="", headers={}, query=query)
+    assert confirm.status == 400 and confirm.error_name == "ValidationError"
+
+
+def test_strapi_import_help_says_which_fields_are_kept_and_which_tokens_are_not(capsys):
+    assert main(["import-strapi", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "confirmed" in text
+    assert "Not imported: Strapi's resetPasswordToken and confirmationToken" in text
+
+
 def test_import_user_refuses_a_plaintext_as_hash(aws):
     from authlayer.accounts import import_user
 
@@ -604,6 +765,118 @@ def test_local_refuses_a_missing_or_remote_state(tmp_path):
     (tmp_path / target.STATE_FILE).write_text(json.dumps(state))
     with (
         pytest.raises(CliError, match="not on this machine"),
+        target.configured({"local": True, "state_dir": str(tmp_path)}),
+    ):
+        pass
+
+
+def test_stack_mail_queue_comes_from_the_stacks_mail_queue_resource(authctl, aws, demo_user):
+    # Given a stack with the template's outputs and its MailQueue resource (no output for the queue)
+    import boto3
+
+    template = {
+        "Resources": {"MailQueue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {
+            "UsersTableName": {"Value": "UsersTable"},
+            "SessionsTableName": {"Value": "SessionsTable"},
+            "SigningKeyParameter": {"Value": KEY_PARAMETER},
+            "Issuer": {"Value": "https://api.example.com"},
+        },
+    }
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    cloudformation.create_stack(StackName="auth-mail", TemplateBody=json.dumps(template))
+    resource = cloudformation.describe_stack_resource(StackName="auth-mail", LogicalResourceId="MailQueue")
+    stack_queue = resource["StackResourceDetail"]["PhysicalResourceId"]
+
+    # When a reset is sent with --stack alone
+    run = authctl("--stack", "auth-mail", "users", "send-reset", "demo", target_args=[])
+
+    # Then the request is in the stack's queue (not the one named in the shell), with its issuer
+    assert run.code == 0, run.err
+    assert stack_queue != queue_url(aws)
+    (message,) = aws["sqs"].receive_message(QueueUrl=stack_queue)["Messages"]
+    assert json.loads(message["Body"]) == {
+        "purpose": "reset",
+        "email": "demo@example.com",
+        "apiUrl": "https://api.example.com",
+    }
+
+
+def test_stack_without_a_mail_queue_resource_exits_1(authctl, aws, demo_user):
+    import boto3
+
+    template = {
+        "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {
+            "UsersTableName": {"Value": "UsersTable"},
+            "SessionsTableName": {"Value": "SessionsTable"},
+            "SigningKeyParameter": {"Value": KEY_PARAMETER},
+            "Issuer": {"Value": "https://api.example.com"},
+        },
+    }
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="other", TemplateBody=json.dumps(template)
+    )
+    run = authctl("--stack", "other", "users", "send-reset", "demo", target_args=[])
+    assert run.code == 1 and "no resource MailQueue" in run.err
+    # Commands that send no mail never look the queue up
+    assert authctl("--stack", "other", "users", "list", target_args=[]).code == 0
+
+
+LOCAL_STATE = {
+    "region": "us-east-1",
+    "dynamodb_endpoint": "http://127.0.0.1:5001",
+    "ssm_endpoint": "http://127.0.0.1:5001",
+    "users_table": "UsersTable",
+    "sessions_table": "SessionsTable",
+    "signing_key_parameter": KEY_PARAMETER,
+}
+LOCAL_MAIL_STATE = {
+    "sqs_endpoint": "http://127.0.0.1:5001",
+    "mail_queue_url": "MailQueue",
+    "issuer": "http://127.0.0.1:3000",
+}
+
+
+def test_local_mail_queue_comes_from_the_runners_state_file(tmp_path, monkeypatch):
+    # Given the state file with the runner's mail queue, and a shell pointing SQS elsewhere
+    (tmp_path / target.STATE_FILE).write_text(json.dumps(LOCAL_STATE | LOCAL_MAIL_STATE))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.eu-west-1.amazonaws.com")
+    monkeypatch.setenv("MAIL_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/1/prod-mail")
+
+    # When configured for --local / Then the layer enqueues into the runner's queue, on moto
+    with target.configured({"local": True, "state_dir": str(tmp_path), "needs": "mail"}) as where:
+        where.require("mail")
+        assert where.mail_queue == "MailQueue" and where.api_url == "http://127.0.0.1:3000"
+        assert os.environ["MAIL_QUEUE_URL"] == "MailQueue"
+        assert os.environ["AWS_ENDPOINT_URL_SQS"] == "http://127.0.0.1:5001"
+    assert os.environ["MAIL_QUEUE_URL"] == "https://sqs.eu-west-1.amazonaws.com/1/prod-mail"
+
+
+def test_local_state_without_the_mail_keys_serves_everything_but_mail(tmp_path, monkeypatch):
+    # Given a state file written by a runner that does not record its mail queue
+    from authctl.errors import CliError
+
+    (tmp_path / target.STATE_FILE).write_text(json.dumps(LOCAL_STATE))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.eu-west-1.amazonaws.com")
+    monkeypatch.setenv("MAIL_QUEUE_URL", "prod-mail")
+
+    # Then the other commands work, SQS points nowhere and the shell's queue is not used
+    with target.configured({"local": True, "state_dir": str(tmp_path)}) as where:
+        where.require("tables")
+        assert "AWS_ENDPOINT_URL_SQS" not in os.environ and "MAIL_QUEUE_URL" not in os.environ
+        # And mail commands say which keys the state file lacks
+        with pytest.raises(CliError, match="lacks sqs_endpoint, mail_queue_url, issuer"):
+            where.require("mail")
+
+
+def test_local_refuses_a_remote_sqs_endpoint(tmp_path):
+    from authctl.errors import CliError
+
+    state = LOCAL_STATE | LOCAL_MAIL_STATE | {"sqs_endpoint": "https://sqs.us-east-1.amazonaws.com"}
+    (tmp_path / target.STATE_FILE).write_text(json.dumps(state))
+    with (
+        pytest.raises(CliError, match="sqs_endpoint .* is not on this machine"),
         target.configured({"local": True, "state_dir": str(tmp_path)}),
     ):
         pass
