@@ -55,6 +55,12 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
 
 
 @pytest.fixture(scope="session")
+def confirming_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    """Given the local runner with EMAIL_CONFIRMATION=true: new accounts must follow a mailed link."""
+    yield from _start(tmp_path_factory, EMAIL_CONFIRMATION="true")
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     # Playwright is a dev dependency, so it is always there. Chromium comes from Debian: on a
     # developer's machine without it the tests skip, in CI (.ci/run installs it) they must run.

@@ -20,7 +20,7 @@ playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for P
 expect = playwright.expect
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
     from tests.e2e.conftest import Runner
 
@@ -44,6 +44,11 @@ NewPage = Callable[..., "Page"]
 
 def shot(page: Page, folder: Path, name: str) -> None:
     page.screenshot(path=folder / f"{name}.png", full_page=True)
+
+
+def login_field(page: Page, label: str) -> Locator:
+    """A field of the login screen (the other screens, hidden, have a "Password" field too)."""
+    return page.locator("#login-screen").get_by_label(label, exact=True)
 
 
 def open_app(page: Page, runner: Runner) -> None:
@@ -70,7 +75,7 @@ def log_in(page: Page, runner: Runner, password: str | None = None) -> None:
     open_app(page, runner)
     expect_login_screen(page)
     page.get_by_label("Username or email").fill("demo")
-    page.get_by_label("Password").fill(password or runner.demo_password)
+    login_field(page, "Password").fill(password or runner.demo_password)
     page.get_by_role("button", name="Log in").click()
     expect_dashboard(page)
 
@@ -108,7 +113,7 @@ def test_login_with_a_wrong_then_the_right_password(
     page = new_page()
     open_app(page, runner)
     expect_login_screen(page, "")
-    password = page.get_by_label("Password")
+    password = login_field(page, "Password")
     expect(password).to_have_attribute("type", "password")
     expect(password).to_have_attribute("autocomplete", "current-password")
     expect(page.get_by_label("Username or email")).to_have_attribute("autocomplete", "username")
@@ -191,7 +196,7 @@ def test_too_many_attempts_show_the_rate_limit_message(runner: Runner, new_page:
     alert = page.locator("#login-error")
     for attempt in range(8):
         page.get_by_label("Username or email").fill(username)
-        page.get_by_label("Password").fill(f"wrong {attempt}")
+        login_field(page, "Password").fill(f"wrong {attempt}")
         page.get_by_role("button", name="Log in").click()
         expect(alert).not_to_be_empty()
         if "Try again in" in alert.inner_text():

@@ -1,7 +1,10 @@
-// The demo's screens: loading -> login or dashboard, and the "Token expired" dialog.
+// The demo's screens: loading -> login or dashboard, and the "Token expired" dialog; from the
+// login screen "Forgot password?" and "Create an account"; from mailed links the new password
+// screen (?code=) and the confirmed address (?emailConfirmed=true).
 // Everything shown from the API goes in with textContent, never innerHTML: a session's user
 // agent is whatever a client sent, and must not become markup.
 
+import * as accountApi from "./account.js";
 import { ApiError, describe } from "./api.js";
 import { expiresAt } from "./jwt.js";
 import * as session from "./session.js";
@@ -12,6 +15,10 @@ const screens = {
   loading: { element: $("loading-screen"), title: "Restoring your session" },
   login: { element: $("login-screen"), title: "Log in" },
   dashboard: { element: $("dashboard-screen"), title: "Dashboard" },
+  forgot: { element: $("forgot-screen"), title: "Forgot your password?" },
+  reset: { element: $("reset-screen"), title: "Choose a new password" },
+  register: { element: $("register-screen"), title: "Create an account" },
+  confirm: { element: $("confirm-screen"), title: "Confirm your email address" },
 };
 
 const loginForm = $("login-form");
@@ -20,6 +27,34 @@ const passwordInput = $("password");
 const loginButton = $("login-button");
 const loginError = $("login-error");
 const loginStatus = $("login-status");
+const loginUnconfirmed = $("login-unconfirmed");
+
+const forgotForm = $("forgot-form");
+const forgotEmail = $("forgot-email");
+const forgotButton = $("forgot-button");
+const forgotError = $("forgot-error");
+const forgotStatus = $("forgot-status");
+
+const resetForm = $("reset-form");
+const newPassword = $("new-password");
+const newPasswordConfirmation = $("new-password-confirmation");
+const resetButton = $("reset-button");
+const resetError = $("reset-error");
+const resetNewLink = $("reset-new-link");
+
+const registerForm = $("register-form");
+const registerUsername = $("register-username");
+const registerEmail = $("register-email");
+const registerPassword = $("register-password");
+const registerButton = $("register-button");
+const registerError = $("register-error");
+
+const confirmTitle = $("confirm-title");
+const confirmStatus = $("confirm-status");
+const confirmForm = $("confirm-form");
+const confirmEmail = $("confirm-email");
+const confirmButton = $("confirm-button");
+const confirmError = $("confirm-error");
 
 const dashboardTitle = $("dashboard-title");
 const dashboardStatus = $("dashboard-status");
@@ -41,7 +76,33 @@ const MESSAGES = {
   loggedOutEverywhere: "You have been logged out on every device.",
   declined: "You chose not to refresh your token, so you have been logged out.",
   ended: "Your session has ended. Please log in again.",
+  // The same words whether or not the address has an account: no enumeration.
+  linkSent: "If an account exists for that address, we have sent a link to choose a new password. Check your mail.",
+  emailConfirmed: "Your email address is confirmed. You can log in now.",
+  checkMail: (email) => `Check your mail: we have sent a confirmation link to ${email}.`,
+  linkResent: (email) => `If ${email} belongs to an account that is not confirmed yet, we have sent it a new link.`,
 };
+
+// ---------------------------------------------------------------------------------------------
+// Links from mails: read what they carry, then take it off the address bar at once (before any
+// request), so that the reset code does not linger in the history, a bookmark, a screenshot or
+// a shared URL. The page also sends no Referer (index.html's referrer policy).
+
+function takeFromAddressBar(...names) {
+  const url = new URL(window.location.href);
+  const found = {};
+  for (const name of names) {
+    if (!url.searchParams.has(name)) continue;
+    found[name] = url.searchParams.get(name);
+    url.searchParams.delete(name);
+  }
+  if (Object.keys(found).length > 0) {
+    window.history.replaceState(window.history.state, "", `${url.pathname}${url.search}${url.hash}`);
+  }
+  return found;
+}
+
+const fromLink = takeFromAddressBar("code", "emailConfirmed");
 
 // ---------------------------------------------------------------------------------------------
 // Screens and messages
@@ -89,6 +150,48 @@ async function whileBusy(buttons, task) {
   }
 }
 
+/** A form's request in flight: its button busy and saying so, the form aria-busy. */
+async function whileSubmitting(form, button, busyText, task) {
+  const idleText = button.textContent;
+  form.setAttribute("aria-busy", "true");
+  button.textContent = busyText;
+  try {
+    return await whileBusy([button], task);
+  } finally {
+    form.removeAttribute("aria-busy");
+    button.textContent = idleText;
+  }
+}
+
+// Form errors: one alert per form, aria-invalid on the fields concerned, focus where to go on.
+
+function showFieldError(region, inputs, text, invalid, focus) {
+  say(region, text, "error");
+  for (const input of inputs) input.setAttribute("aria-invalid", String(invalid.includes(input)));
+  focus.focus();
+}
+
+function clearFieldErrors(region, inputs) {
+  region.textContent = "";
+  for (const input of inputs) input.removeAttribute("aria-invalid");
+}
+
+/** The inputs a ValidationError's details name (details.errors[].path[0] = the input's name). */
+function fieldsNamed(error, inputs) {
+  const errors = error instanceof ApiError && Array.isArray(error.details?.errors) ? error.details.errors : [];
+  const names = new Set(errors.map((e) => (Array.isArray(e?.path) ? String(e.path[0]) : "")));
+  return inputs.filter((input) => names.has(input.name));
+}
+
+/** What is wrong with an email field before asking the API ("" if nothing). */
+function emailProblem(input) {
+  if (!input.value.trim()) return "Enter your email address.";
+  if (input.validity.typeMismatch) return "Enter an email address like name@example.com.";
+  return "";
+}
+
+const looksLikeEmail = (text) => text.includes("@");
+
 // ---------------------------------------------------------------------------------------------
 // Login
 
@@ -96,6 +199,7 @@ function showLogin(message = "", kind = "info") {
   stopCountdown();
   clearDashboard();
   loginError.textContent = "";
+  loginUnconfirmed.hidden = true;
   for (const input of [identifierInput, passwordInput]) input.removeAttribute("aria-invalid");
   passwordInput.value = "";
   showScreen("login");
@@ -123,6 +227,7 @@ loginForm.addEventListener("submit", async (event) => {
 
   loggingIn = true;
   loginError.textContent = "";
+  loginUnconfirmed.hidden = true;
   say(loginStatus, "");
   loginForm.setAttribute("aria-busy", "true");
   loginButton.textContent = "Logging in…";
@@ -133,6 +238,12 @@ loginForm.addEventListener("submit", async (event) => {
     await showDashboard();
   } catch (error) {
     passwordInput.value = "";
+    if (error instanceof ApiError && error.status === 400 && /not confirmed/i.test(error.message)) {
+      // 400 ApplicationError "Your account email is not confirmed": both fields were right, and
+      // the way on is the mailed link; focus goes to the offer to send it again.
+      loginUnconfirmed.hidden = false;
+      return showFieldError(loginError, [identifierInput, passwordInput], describe(error), [], loginUnconfirmed.querySelector("a"));
+    }
     // 400 ValidationError "Invalid identifier or password": either field may be wrong.
     const both = error instanceof ApiError && error.status === 400;
     showLoginError(describe(error), both ? null : passwordInput);
@@ -141,6 +252,176 @@ loginForm.addEventListener("submit", async (event) => {
     loggingIn = false;
     loginForm.removeAttribute("aria-busy");
     loginButton.textContent = "Log in";
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Moving between the signed-out screens: links with data-screen-link (real <a>s, so Enter and
+// screen readers treat them as links; no history entries, like the other screens).
+
+document.addEventListener("click", (event) => {
+  const link = event.target instanceof Element ? event.target.closest("a[data-screen-link]") : null;
+  if (!link) return;
+  event.preventDefault();
+  const typed = identifierInput.value.trim(); // an address typed on the login screen is kept
+  const email = looksLikeEmail(typed) && !screens.login.element.hidden ? typed : "";
+  switch (link.dataset.screenLink) {
+    case "forgot":
+      return showForgot(email);
+    case "register":
+      return showRegister();
+    case "confirm":
+      return showConfirm({ email, focus: "field" });
+    default:
+      return showLogin();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Forgot password: asks for the address; the answer never says whether it has an account.
+
+function showForgot(email = "") {
+  clearFieldErrors(forgotError, [forgotEmail]);
+  say(forgotStatus, "");
+  forgotEmail.value = email;
+  showScreen("forgot");
+  forgotEmail.focus();
+}
+
+forgotForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (isBusy(forgotButton)) return;
+  const problem = emailProblem(forgotEmail);
+  if (problem) return showFieldError(forgotError, [forgotEmail], problem, [forgotEmail], forgotEmail);
+  clearFieldErrors(forgotError, [forgotEmail]);
+  say(forgotStatus, "");
+  try {
+    await whileSubmitting(forgotForm, forgotButton, "Sending…", () => accountApi.forgotPassword(forgotEmail.value.trim()));
+    say(forgotStatus, MESSAGES.linkSent); // focus stays on the button (aria-disabled, never disabled)
+  } catch (error) {
+    const invalid = error instanceof ApiError && error.status === 400 ? [forgotEmail] : [];
+    showFieldError(forgotError, [forgotEmail], describe(error), invalid, forgotEmail);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// New password, from the mailed link. The code stays in this variable only, until it is spent.
+
+let resetCode = null;
+const resetInputs = [newPassword, newPasswordConfirmation];
+
+function showReset(code) {
+  resetCode = code;
+  for (const input of resetInputs) input.value = "";
+  clearFieldErrors(resetError, resetInputs);
+  showScreen("reset");
+  newPassword.focus();
+}
+
+resetForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (isBusy(resetButton)) return;
+  const password = newPassword.value;
+  const confirmation = newPasswordConfirmation.value;
+  if (!password) return showFieldError(resetError, resetInputs, "Enter a new password.", [newPassword], newPassword);
+  if (!confirmation) {
+    return showFieldError(resetError, resetInputs, "Repeat the new password.", [newPasswordConfirmation], newPasswordConfirmation);
+  }
+  clearFieldErrors(resetError, resetInputs);
+  try {
+    await whileSubmitting(resetForm, resetButton, "Saving…", () => session.resetPassword(resetCode, password, confirmation));
+    resetCode = null; // spent
+    for (const input of resetInputs) input.value = "";
+    await showDashboard();
+  } catch (error) {
+    for (const input of resetInputs) input.value = ""; // typed again in any case
+    const text = describe(error);
+    if (!(error instanceof ApiError) || error.status !== 400) {
+      return showFieldError(resetError, resetInputs, text, [], newPassword);
+    }
+    if (/code/i.test(error.message)) {
+      // "Incorrect code provided" (wrong, used, replaced or expired link): no field can fix that,
+      // a new link can, so focus goes to the link that asks for one.
+      return showFieldError(resetError, resetInputs, text, [], resetNewLink);
+    }
+    // "Passwords do not match" (either may be wrong) or a field the details name (too short).
+    const named = fieldsNamed(error, resetInputs);
+    showFieldError(resetError, resetInputs, text, named.length ? named : resetInputs, newPassword);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Registration: signed in at once, or (EMAIL_CONFIRMATION=true) asked to confirm the address.
+
+const registerInputs = [registerUsername, registerEmail, registerPassword];
+
+function showRegister() {
+  clearFieldErrors(registerError, registerInputs);
+  registerPassword.value = "";
+  showScreen("register");
+  registerUsername.focus();
+}
+
+registerForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (isBusy(registerButton)) return;
+  const username = registerUsername.value.trim();
+  const email = registerEmail.value.trim();
+  const password = registerPassword.value;
+  const missing = (text, input) => showFieldError(registerError, registerInputs, text, [input], input);
+  if (!username) return missing("Choose a username.", registerUsername);
+  const problem = emailProblem(registerEmail);
+  if (problem) return missing(problem, registerEmail);
+  if (!password) return missing("Choose a password.", registerPassword);
+  clearFieldErrors(registerError, registerInputs);
+  try {
+    const { user, signedIn } = await whileSubmitting(registerForm, registerButton, "Creating your account…", () =>
+      session.register(username, email, password),
+    );
+    registerPassword.value = "";
+    for (const input of registerInputs) input.removeAttribute("aria-invalid");
+    if (signedIn) return await showDashboard();
+    const address = typeof user?.email === "string" && user.email ? user.email : email;
+    for (const input of [registerUsername, registerEmail]) input.value = "";
+    showConfirm({ email: address, message: MESSAGES.checkMail(address), focus: "heading" });
+  } catch (error) {
+    const named = fieldsNamed(error, registerInputs);
+    if (named.length) return showFieldError(registerError, registerInputs, describe(error), named, named[0]);
+    if (error instanceof ApiError && error.status === 400) {
+      // "Email or Username are already taken": the API does not say which, on purpose.
+      return showFieldError(registerError, registerInputs, describe(error), [registerUsername, registerEmail], registerUsername);
+    }
+    // 429, 403 (registration closed), network: nothing wrong with a field; focus stays on the button.
+    say(registerError, describe(error), "error");
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Confirming the address: "check your mail", and sending the link again.
+
+function showConfirm({ email = "", message = "", focus = "field" } = {}) {
+  clearFieldErrors(confirmError, [confirmEmail]);
+  confirmEmail.value = email;
+  showScreen("confirm");
+  say(confirmStatus, message);
+  (focus === "heading" ? confirmTitle : confirmEmail).focus();
+}
+
+confirmForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (isBusy(confirmButton)) return;
+  const problem = emailProblem(confirmEmail);
+  if (problem) return showFieldError(confirmError, [confirmEmail], problem, [confirmEmail], confirmEmail);
+  clearFieldErrors(confirmError, [confirmEmail]);
+  say(confirmStatus, "");
+  try {
+    const address = await whileSubmitting(confirmForm, confirmButton, "Sending…", () =>
+      accountApi.sendEmailConfirmation(confirmEmail.value.trim()),
+    );
+    say(confirmStatus, MESSAGES.linkResent(address));
+  } catch (error) {
+    const invalid = error instanceof ApiError && error.status === 400 ? [confirmEmail] : [];
+    showFieldError(confirmError, [confirmEmail], describe(error), invalid, confirmEmail);
   }
 });
 
@@ -500,6 +781,9 @@ session.onExpired(
 // Start: a reload restores the session silently from the refresh cookie, if there is one.
 
 async function start() {
+  // A mailed link was followed: its screen, not the silent restore.
+  if (fromLink.code) return showReset(fromLink.code);
+  if (fromLink.emailConfirmed === "true") return showLogin(MESSAGES.emailConfirmed);
   showScreen("loading");
   try {
     await session.refresh();

@@ -40,6 +40,33 @@ export async function login(identifier, password) {
 }
 
 /**
+ * POST /api/auth/local/register. Resolves with {user, signedIn}: signedIn when the API answered
+ * like a login ({jwt, user} and the refresh cookie); not when it wants the email address
+ * confirmed first (EMAIL_CONFIRMATION=true: {user} only, no token, no cookie).
+ */
+export async function register(username, email, password) {
+  const answer = await request("/api/auth/local/register", { method: "POST", body: { username, email, password } });
+  if (typeof answer?.jwt === "string" && answer.jwt) {
+    accessToken = answer.jwt;
+    return { user: answer.user ?? null, signedIn: true };
+  }
+  return { user: answer?.user ?? null, signedIn: false };
+}
+
+/**
+ * POST /api/auth/reset-password with the mailed code. Answers like a login: the token is kept
+ * here, the API sets the refresh cookie of a new session (it has ended all the others).
+ */
+export async function resetPassword(code, password, passwordConfirmation) {
+  const answer = await request("/api/auth/reset-password", {
+    method: "POST",
+    body: { code, password, passwordConfirmation },
+  });
+  accessToken = answer.jwt;
+  return answer.user;
+}
+
+/**
  * POST /api/token/refresh with the cookie (body {} — the token is never in a body here).
  * The API rotates the cookie on every success. On failure the in-memory token is dropped.
  */
