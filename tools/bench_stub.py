@@ -48,7 +48,7 @@ def _answer(model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str
         name += ":" + str(json.loads(params["body"]).get("IndexName", ""))
     CALLS.append(name)
     response = _canned().get(name)
-    if name == "GetItem":
+    if name == "GetItem" and b"#" in params["body"]:  # a USER#/CODE# key; session ids have no "#"
         pk = json.loads(params["body"]).get("Key", {}).get("pk", {}).get("S", "")
         response = _canned().get(f"GetItem:{pk}", response)
     if response is None:
