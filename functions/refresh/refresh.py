@@ -6,13 +6,14 @@ from authlayer.errors import UnauthorizedError
 from authlayer.http import Request, Response, api_handler
 from authlayer.keys import load_key_set
 from authlayer.logic import sessions
-from authlayer.transport import presented_refresh_token, signed_in
+from authlayer.transport import check_token_request, presented_refresh_token, signed_in
 
 SETTINGS = get_settings()
 
 
 @api_handler
 def handler(request: Request) -> Response:
+    check_token_request(SETTINGS, request)  # before any work: no cookie for a refused request
     body = request.json()
     parse(RefreshBody, body)  # validation only: the token is read below, cookie first
     presented = presented_refresh_token(SETTINGS, request, body)

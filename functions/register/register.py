@@ -5,13 +5,14 @@ from authlayer.config import get_settings
 from authlayer.http import Request, Response, api_handler
 from authlayer.keys import load_key_set
 from authlayer.logic import login as logic
-from authlayer.transport import issuer, signed_in
+from authlayer.transport import check_token_request, issuer, signed_in
 
 SETTINGS = get_settings()
 
 
 @api_handler
 def handler(request: Request) -> Response:
+    check_token_request(SETTINGS, request)  # before any work: no cookie for a refused request
     body = parse(RegisterBody, request.json())
     keys = load_key_set(SETTINGS)
     if SETTINGS.email_confirmation:

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from authlayer import clock, passwords
+from authlayer.dal import sessions as session_store
 from authlayer.dal import users as store
-from authlayer.models import User, iso
+from authlayer.models import Session, User, iso
 
 
-def create_user(username: str, email: str, password: str, *, confirmed: bool = True, blocked: bool = False) -> User:
-    """Hash the password and store the user; ``dal.users.AlreadyTaken`` if a name is in use."""
+def create_user(
+    username: str,
+    email: str,
+    password: str,
+    *,
+    confirmed: bool = True,
+    blocked: bool = False,
+    user_id: str | None = None,
+    with_session: Session | None = None,
+) -> User:
+    """Hash the password and store the user; ``dal.users.AlreadyTaken`` if a name is in use.
+
+    ``with_session``: a first session of ``user_id``, written in the same transaction (registration)."""
     now = iso(clock.now())
     password_hash = passwords.hash_password(password)
     return import_user(
-        str(uuid.uuid4()),
+        user_id or new_user_id(),
         username,
         email,
         password_hash,
@@ -22,7 +36,12 @@ def create_user(username: str, email: str, password: str, *, confirmed: bool = T
         blocked=blocked,
         created_at=now,
         updated_at=now,
+        also=[session_store.put_request(with_session)] if with_session else (),
     )
+
+
+def new_user_id() -> str:
+    return str(uuid.uuid4())
 
 
 # Hashes passwords.verify_password understands; anything else (a plaintext, an unknown scheme)
@@ -41,6 +60,7 @@ def import_user(
     blocked: bool = False,
     created_at: str,
     updated_at: str,
+    also: Sequence[dict[str, Any]] = (),
 ) -> User:
     """Store a user from another system (a Strapi export) with its own id, hash and timestamps.
 
@@ -60,5 +80,5 @@ def import_user(
         created_at=created_at,
         updated_at=updated_at,
     )
-    store.create(user)
+    store.create(user, also)
     return user

@@ -169,6 +169,24 @@ def _check_ranges(s: Settings) -> None:
         raise ConfigError("RESET_PASSWORD_URL must not have a query: the mail adds ?code=...")
     if not s.token_audience:
         raise ConfigError("TOKEN_AUDIENCE must not be empty")
+    plain_http = [o for o in s.allowed_origins if o.startswith("http://") and not _is_loopback_origin(o)]
+    if s.cookie_secure and plain_http:
+        # A cleartext origin allowed to call with credentials could be spoofed by anyone on the
+        # network path, and a Secure cookie is never meant for it (ASVS 5.0 12.1.1, 3.3.1).
+        raise ConfigError(
+            f"ALLOWED_ORIGINS has plain-http origins ({', '.join(plain_http)}) while COOKIE_SECURE=true: "
+            "use https, or COOKIE_SECURE=false for local development"
+        )
+
+
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+
+
+def _is_loopback_origin(origin: str) -> bool:
+    """http://localhost, 127.0.0.1 or [::1], any port: browsers treat these as secure contexts."""
+    host = origin.removeprefix("http://")
+    host = host[: host.find("]") + 1] if host.startswith("[") else host.partition(":")[0]
+    return host.lower() in _LOOPBACK_HOSTS or host.lower().endswith(".localhost")
 
 
 @lru_cache(maxsize=1)

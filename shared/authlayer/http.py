@@ -88,8 +88,9 @@ class Request:
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object; anything else is a 400 (ASVS 4.0.3 13.2.2)."""
-        if self.raw_body and self.content_type and self.content_type != "application/json":
-            # Also the CSRF rule: a cross-site form or text/plain POST is never accepted (ASVS 13.2.3).
+        if self.raw_body and self.content_type != "application/json":
+            # Also the CSRF rule: a cross-site form, text/plain or no-cors POST without a Content-Type
+            # is never parsed (ASVS 4.0.3 13.2.3, 13.2.5): only JSON needs a CORS preflight.
             raise errors.UnsupportedMediaTypeError("Content-Type must be application/json")
         if not self.raw_body.strip():
             return {}
@@ -97,6 +98,8 @@ class Request:
             data = json.loads(self.raw_body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             raise errors.ValidationError("Request body is not valid JSON") from None
+        except RecursionError:  # "[" * 5000: the decoder's nesting limit, a client error (ASVS 5.0 15.3)
+            raise errors.ValidationError("Request body is nested too deeply") from None
         if not isinstance(data, dict):
             raise errors.ValidationError("Request body must be a JSON object")
         return data

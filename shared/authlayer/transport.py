@@ -3,8 +3,9 @@
 - Default: cookie only, never in a body (ASVS 5.0 3.3.4); Secure + __Host- outside plain-http dev.
 - ``X-Refresh-Token-Transport: body``: the token is returned as ``refreshToken`` and no cookie is set.
 - A request with both a cookie and a body token uses the cookie (the tutorial's frontend sends
-  its access JWT in the body next to the cookie).
-- Cookie-authenticated POSTs must be JSON and come from an allowed origin (ASVS 4.0.3 13.2.3).
+  its access JWT in the body next to the cookie); one with the cookie and body transport is a 400.
+- Cookie-authenticated POSTs and every route that sets the cookie must be JSON and come from an
+  allowed origin, or from a client that sends no Origin (ASVS 4.0.3 13.2.3).
 """
 
 from __future__ import annotations
@@ -46,6 +47,30 @@ def check_cookie_request(settings: Settings, request: Request) -> None:
     """
     if request.content_type != "application/json":
         raise errors.UnsupportedMediaTypeError("Content-Type must be application/json")
+    check_origin(settings, request)
+
+
+def check_token_request(settings: Settings, request: Request) -> None:
+    """First step of every route that answers with a refresh token (login, register, refresh,
+    change-password, reset-password), before any work, so a refused request sets no cookie.
+
+    - Login CSRF / session swapping (ASVS 4.0.3 13.2.3; ASVS 5.0 3.5.1-3.5.3): a foreign Origin, or
+      ``Sec-Fetch-Site: cross-site`` without one, is a 403 (a non-JSON body is a 415 in
+      Request.json). Clients that send neither (curl, native apps, servers) are unaffected.
+    - Cookie in, cookie out (ASVS 5.0 3.3.4): a request that carries the refresh cookie never gets
+      a token in a body, or script on an allowed origin could launder the httpOnly cookie into a
+      readable token by asking for body transport. The mix is refused, not silently answered by
+      cookie: the client asked for a token it would then never see.
+    """
+    check_origin(settings, request)
+    if wants_body(request) and request.cookies.get(settings.cookie_name):
+        raise errors.ValidationError(
+            f"{BODY_MODE_HEADER}: body cannot be used by a request that carries the refresh cookie",
+            {"header": BODY_MODE_HEADER},
+        )
+
+
+def check_origin(settings: Settings, request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is not None and origin.rstrip("/") not in allowed_origins(settings, request):
         raise errors.ForbiddenError("Origin not allowed")

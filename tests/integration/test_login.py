@@ -174,6 +174,21 @@ def test_strapi_bcrypt_user_logs_in_and_is_upgraded_to_argon2id(api, aws):
     assert api.login("strapi", "from strapi").status == 200
 
 
+def test_r2_10_imported_bcryptjs_user_with_a_long_password_logs_in_and_every_byte_counts_after(api, aws):
+    """bcryptjs read 72 bytes: on the import path only, those are checked; the argon2id rehash
+    made at that login covers the whole password, so from then on the tail matters."""
+    from authlayer.accounts import create_user
+    from authlayer.dal import users
+    from tests.unit.test_passwords import BCRYPTJS_LONG, BCRYPTJS_LONG_HASH
+
+    user = create_user("longpass", "longpass@example.com", "placeholder-pass")
+    assert users.replace_password_hash(user.id, user.password_hash, BCRYPTJS_LONG_HASH, user.updated_at)
+    assert api.login("longpass", BCRYPTJS_LONG).status == 200
+    assert users.get(user.id).password_hash.startswith("$argon2id$")
+    assert api.login("longpass", BCRYPTJS_LONG[:72]).status == 400  # bcrypt would have let this in
+    assert api.login("longpass", BCRYPTJS_LONG).status == 200
+
+
 def test_rfc6819_sessions_store_only_token_hashes(api, demo_user, aws):
     token = cookie_value(api.login())
     stored = repr(session_items(aws))

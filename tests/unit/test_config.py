@@ -52,3 +52,15 @@ def test_plain_http_cookie_has_no_secure_prefix():
     s = load_settings({**BASE, "COOKIE_SECURE": "false", "ALLOWED_ORIGINS": "http://localhost:5173, http://127.0.0.1:5173/"})
     assert s.cookie_name == "refreshToken" and s.cookie_path == "/api"
     assert s.allowed_origins == ("http://localhost:5173", "http://127.0.0.1:5173")
+
+
+@pytest.mark.parametrize("origin", ["http://app.example", "http://10.0.0.5:8080", "http://localhost.evil.example"])
+def test_asvs5_12_1_1_r2_13_plain_http_origins_are_refused_with_secure_cookies(origin):
+    with pytest.raises(ConfigError, match="ALLOWED_ORIGINS"):
+        load_settings({**BASE, "ALLOWED_ORIGINS": f"https://app.example,{origin}"})
+    assert load_settings({**BASE, "ALLOWED_ORIGINS": origin, "COOKIE_SECURE": "false"}).allowed_origins == (origin,)
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:3000", "http://[::1]:8080", "http://app.localhost"])
+def test_r2_13_loopback_http_origins_stay_allowed_with_secure_cookies(origin):
+    assert load_settings({**BASE, "ALLOWED_ORIGINS": origin}).allowed_origins == (origin,)

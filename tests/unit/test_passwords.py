@@ -31,11 +31,29 @@ def test_strapi_bcrypt_hashes_verify_and_need_rehash():
     assert passwords.needs_rehash(stored)
 
 
-def test_bcrypt_never_truncates_long_passwords():
-    long = "a" * 72
-    stored = bcrypt.hashpw(long.encode(), bcrypt.gensalt(rounds=4)).decode()
+# Made by bcryptjs 2.4.3 (Strapi's hasher): `require("bcryptjs").hashSync(password, 4)` in Node 20.
+BCRYPTJS_LONG = "Strapi imported me with a passphrase far longer than bcrypt reads: é" * 2  # 138 bytes
+BCRYPTJS_LONG_HASH = "$2a$04$Eovy4NYEPKxgnvY78BXnZeb9BhsWcLJywGlxuSvtaP2PLs/OZ.Ule"
+BCRYPTJS_SPLIT = "x" * 71 + "é and the rest nobody hashed"  # 100 bytes; byte 72 is half of the é
+BCRYPTJS_SPLIT_HASH = "$2a$04$thoXi0mlGyqATpH.T7H7UOw8HvVH4wt4dTimFR6G5XmTTU8y3PxgG"
+
+
+def test_r2_10_bcryptjs_hash_of_a_password_over_72_bytes_verifies_as_bcryptjs_did():
+    # bcryptjs hashed the first 72 UTF-8 bytes; its users type the whole password.
+    assert passwords.verify_password(BCRYPTJS_LONG, BCRYPTJS_LONG_HASH)
+    assert passwords.verify_password(BCRYPTJS_SPLIT, BCRYPTJS_SPLIT_HASH)  # cut inside a character
+    # ...which is all such a hash can check: the 72 bytes, not what follows them.
+    assert passwords.verify_password(BCRYPTJS_LONG[:71] + "anything", BCRYPTJS_LONG_HASH)
+    assert not passwords.verify_password(BCRYPTJS_LONG[:70], BCRYPTJS_LONG_HASH)  # 71 bytes
+    assert not passwords.verify_password("X" + BCRYPTJS_LONG[1:], BCRYPTJS_LONG_HASH)
+
+
+def test_asvs5_6_2_8_argon2id_never_truncates_long_passwords():
+    long = "a" * 300
+    stored = passwords.hash_password(long)
     assert passwords.verify_password(long, stored)
-    assert not passwords.verify_password(long + "b", stored)  # bcrypt alone would accept it
+    assert not passwords.verify_password(long + "b", stored)
+    assert not passwords.verify_password(long[:72], stored)
 
 
 def test_weaker_argon2_parameters_need_rehash():

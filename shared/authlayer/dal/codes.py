@@ -8,6 +8,7 @@ DynamoDB's TTL deletes expired items late (up to days), so the expiry is also ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -73,9 +74,12 @@ def find(purpose: Purpose, hashed: str, now: int) -> str | None:
     return str(v["user_id"])
 
 
-def spend(user_id: str, purpose: Purpose, hashed: str, updated_at: str, **fields: Any) -> bool:
+def spend(
+    user_id: str, purpose: Purpose, hashed: str, updated_at: str, also: Sequence[dict[str, Any]] = (), **fields: Any
+) -> bool:
     """Spend the code and set ``fields`` on the user in one transaction, only while the code is
-    still the user's live one and the user is not blocked. False: spent, replaced or refused."""
+    still the user's live one and the user is not blocked. False: spent, replaced or refused.
+    ``also``: more TransactWriteItems entries that land with it or not at all (the new session)."""
     names = {"#code": purpose.user_attribute, **{f"#{k}": k for k in fields}}
     values = {":hash": hashed, ":false": False, ":now": updated_at, **{f":{k}": v for k, v in fields.items()}}
     assignments = "".join(f", #{k} = :{k}" for k in fields)
@@ -94,6 +98,7 @@ def spend(user_id: str, purpose: Purpose, hashed: str, updated_at: str, **fields
                         }
                     },
                     {"Delete": {"TableName": _table(), "Key": _key(hashed)}},
+                    *also,
                 ]
             )
     except ClientError as error:

@@ -74,19 +74,22 @@ def _item(s: Session) -> dict[str, Any]:
     )
 
 
-def create(session: Session, verified_hash: str | None = None) -> None:
-    """Store a new session; after a password login (``verified_hash``), in one transaction with
-    the attempt counter's reset, conditional on the password hash still being the one verified.
-    users.PasswordChanged if it is not."""
-    put = {"TableName": _table(), "Item": _item(session), "ConditionExpression": "attribute_not_exists(pk)"}
+def put_request(session: Session) -> dict[str, Any]:
+    """A TransactWriteItems Put of a new session, for writes that must land with it or not at all."""
+    return {"Put": {"TableName": _table(), "Item": _item(session), "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def create(session: Session, user_update: dict[str, Any] | None = None) -> None:
+    """Store a new session; with ``user_update`` (a conditional Update of the user item from
+    dal.users: the login's counter reset, or change-password's new hash), in one transaction.
+    users.PasswordChanged if that update's condition (the password hash verified) failed."""
+    put = put_request(session)
     try:
         with dynamo.unavailable_on_failure("create_session"):
-            if verified_hash is not None:
-                dynamo.client().transact_write_items(
-                    TransactItems=[{"Put": put}, users.reset_login_attempts_item(session.user_id, verified_hash)]
-                )
+            if user_update is not None:
+                dynamo.client().transact_write_items(TransactItems=[put, user_update])
             else:
-                dynamo.client().put_item(**put)
+                dynamo.client().put_item(**put["Put"])
     except ClientError as error:
         codes = dynamo.cancellation_codes(error)
         if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":

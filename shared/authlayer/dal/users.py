@@ -6,6 +6,7 @@ share a username or an email (ASVS 5.0 15.4.2). Login finds a user with one inde
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -72,8 +73,11 @@ def user_item(user: User) -> dict[str, Any]:
     )
 
 
-def create(user: User) -> None:
-    """Put the user and both guards atomically; AlreadyTaken when either name is in use."""
+def create(user: User, also: Sequence[dict[str, Any]] = ()) -> None:
+    """Put the user and both guards atomically; AlreadyTaken when either name is in use.
+
+    ``also``: more TransactWriteItems entries that land with the user or not at all (registration's
+    first session: a 503 then means that nothing was written, ASVS 5.0 16.5.2)."""
     table = _table()
     absent = "attribute_not_exists(pk)"
     items = [
@@ -81,13 +85,12 @@ def create(user: User) -> None:
         dynamo.to_item({"pk": f"USERNAME#{username_key(user.username)}", "user_id": user.id}),
         dynamo.to_item({"pk": f"EMAIL#{email_key(user.email)}", "user_id": user.id}),
     ]
+    puts = [{"Put": {"TableName": table, "Item": i, "ConditionExpression": absent}} for i in items]
     try:
         with dynamo.unavailable_on_failure("create_user"):
-            dynamo.client().transact_write_items(
-                TransactItems=[{"Put": {"TableName": table, "Item": i, "ConditionExpression": absent}} for i in items]
-            )
+            dynamo.client().transact_write_items(TransactItems=[*puts, *also])
     except ClientError as error:
-        if "ConditionalCheckFailed" in dynamo.cancellation_codes(error):
+        if "ConditionalCheckFailed" in dynamo.cancellation_codes(error)[: len(puts)]:
             raise AlreadyTaken() from None
         raise ServiceUnavailableError() from None  # a TransactionConflict: nothing was written
 
@@ -225,6 +228,26 @@ def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int)
     except ClientError:  # only ConditionalCheckFailed gets past unavailable_on_failure
         return None
     return to_user(answer["Attributes"])
+
+
+def password_change_item(
+    user_id: str, verified_hash: str, new_hash: str, not_before_ms: int, updated_at: str
+) -> dict[str, Any]:
+    """A TransactWriteItems Update for change-password, written with the caller's new session:
+    the new hash, every older session ended (not-before), the attempt counter cleared and a
+    pending reset code void, only while the hash is still the one the current password matched."""
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": user_key(user_id),
+            "UpdateExpression": "SET password_hash = :new, tokens_not_before = :nb, failed_logins = :zero, "
+            "updated_at = :now REMOVE reset_code",
+            "ConditionExpression": "attribute_exists(pk) AND password_hash = :verified",
+            "ExpressionAttributeValues": dynamo.to_values(
+                {":new": new_hash, ":nb": not_before_ms, ":zero": 0, ":now": updated_at, ":verified": verified_hash}
+            ),
+        }
+    }
 
 
 def reset_login_attempts_item(user_id: str, verified_hash: str) -> dict[str, Any]:

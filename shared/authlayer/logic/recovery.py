@@ -9,15 +9,18 @@ conditional transaction: single use, and a refused request does not spend it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from authlayer import clock, mail_templates, one_time_codes, passwords
 from authlayer.config import Settings
 from authlayer.dal import codes, mail, queue
+from authlayer.dal import sessions as session_store
 from authlayer.dal import users as user_store
 from authlayer.errors import ValidationError
-from authlayer.logic.accounts import mark_revoked
+from authlayer.logic import sessions
+from authlayer.logic.accounts import mark_revoked_after_commit
+from authlayer.logic.sessions import Renewed
 from authlayer.models import User, email_key, iso
 from authlayer.observability import count, logger
 from authlayer.one_time_codes import Purpose
@@ -101,11 +104,13 @@ def _why_no_mail(user: User | None, purpose: Purpose) -> str:
 # --- spending codes -------------------------------------------------------------------------------
 
 
-def reset_password(code: str, password: str, confirmation: str) -> User:
-    """Set the password of the code's user and end all of their sessions (ASVS 5.0 7.4.3).
-
-    The caller starts the new session. ValidationError, with nothing spent, for a mismatch or a
-    wrong, spent, replaced, expired or blocked user's code.
+def reset_password(
+    settings: Settings, code: str, password: str, confirmation: str, user_agent: str, ip: str
+) -> tuple[User, Renewed]:
+    """Set the password of the code's user, end all of their sessions (ASVS 5.0 7.4.3) and start
+    the caller's, in the transaction that spends the code: a 503 leaves the code unspent for the
+    retry, a 200 is all of it (ASVS 5.0 16.5.2). ValidationError, with nothing spent, for a
+    mismatch or a wrong, spent, replaced, expired or blocked user's code.
     """
     if password != confirmation:
         raise ValidationError("Passwords do not match")
@@ -117,23 +122,26 @@ def reset_password(code: str, password: str, confirmation: str) -> User:
         count("ResetRefused")
         raise ValidationError(INCORRECT_CODE)
     new_hash = passwords.hash_password(password)
+    not_before = clock.now_ms()
+    renewed = sessions.new_session(settings, user.id, user_agent, ip, created_ms=not_before)
     spent = codes.spend(
         user.id,
         Purpose.RESET,
         hashed,
         iso(now),
+        also=[session_store.put_request(renewed.session)],
         password_hash=new_hash,
-        tokens_not_before=clock.now_ms(),
+        tokens_not_before=not_before,
         failed_logins=0,  # the owner proved control of the mailbox: the login lockout starts over
     )
     if not spent:  # a racing request spent it first, or the user was blocked meanwhile
         count("ResetRefused")
         raise ValidationError(INCORRECT_CODE)
-    mark_revoked(user.id, "password reset")
+    mark_revoked_after_commit(user.id, "password reset", not_before)
     count("PasswordReset")
-    logger.info("password reset", extra={"user_id": user.id})
-    fresh = user_store.get(user.id)
-    return fresh or user
+    logger.info("password reset", extra={"user_id": user.id, "session_id": renewed.session.id})
+    # What the transaction wrote, without a read that could fail after the commit.
+    return replace(user, password_hash=new_hash, updated_at=iso(now), reset_code="", failed_logins=0), renewed
 
 
 def confirm_email(token: str) -> None:

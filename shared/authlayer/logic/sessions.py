@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from authlayer import clock, refresh_tokens
 from authlayer.config import Settings
 from authlayer.dal import sessions as store
+from authlayer.dal import users as user_store
 from authlayer.dal.sessions import WriteResult
 from authlayer.errors import NotFoundError, UnauthorizedError
 from authlayer.models import Session
@@ -30,6 +31,16 @@ def start(
 
     ``verified_hash``: the password hash a login checked; the session is only written while it is
     still the user's (dal.users.PasswordChanged otherwise)."""
+    renewed = new_session(settings, user_id, user_agent, ip)
+    counter_reset = user_store.reset_login_attempts_item(user_id, verified_hash) if verified_hash else None
+    store.create(renewed.session, counter_reset)
+    return renewed
+
+
+def new_session(settings: Settings, user_id: str, user_agent: str, ip: str, created_ms: int | None = None) -> Renewed:
+    """A session and its first token, not yet stored: for writes that store it in the same
+    transaction as the change that grants it (registration, change-password, reset-password).
+    ``created_ms``: the not-before those set, so this session is the first one it lets live."""
     now = clock.now()
     session_id = refresh_tokens.new_session_id()
     token = refresh_tokens.new_token(session_id)
@@ -40,14 +51,13 @@ def start(
         token_hash=token.hash,
         nonce=b"",
         rotated_at=now,
-        created_at=clock.now_ms(),
+        created_at=clock.now_ms() if created_ms is None else created_ms,
         last_used_at=now,
         idle_expires_at=min(now + settings.refresh_idle_ttl, absolute),
         absolute_expires_at=absolute,
         user_agent=user_agent,
         ip=ip,
     )
-    store.create(session, verified_hash)
     return Renewed(session, token)
 
 
