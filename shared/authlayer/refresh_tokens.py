@@ -39,6 +39,13 @@ class RefreshToken:
     def child(self, nonce: bytes) -> RefreshToken:
         return RefreshToken(self.session_id, hmac.new(self.secret, nonce, hashlib.sha256).digest())
 
+    def descendant(self, nonces: list[bytes]) -> RefreshToken:
+        """The token after one rotation per nonce (oldest first): what racing tabs converge on."""
+        token = self
+        for nonce in nonces:
+            token = token.child(nonce)
+        return token
+
 
 def new_session_id() -> str:
     return secrets.token_urlsafe(16)
