@@ -35,7 +35,9 @@ def session_items(aws):
 
 
 def user_item(aws, user_id):
-    return aws["dynamodb"].get_item(TableName="UsersTable", Key={"pk": {"S": f"USER#{user_id}"}}, ConsistentRead=True)["Item"]
+    return aws["dynamodb"].get_item(TableName="UsersTable", Key={"pk": {"S": f"USER#{user_id}"}}, ConsistentRead=True)[
+        "Item"
+    ]
 
 
 def assert_full_jitter(pauses):
@@ -59,7 +61,9 @@ def test_asvs5_16_5_r2_7_refresh_whose_user_check_conflicts_is_retried_not_503(a
     assert api.refresh_cookie(cookie_value(answer)).status == 200
 
 
-def test_asvs5_16_5_r2_7_persistent_user_conflict_on_refresh_is_503_after_the_bound_with_nothing_written(api, demo_user, aws, pauses):
+def test_asvs5_16_5_r2_7_persistent_user_conflict_on_refresh_is_503_after_the_bound_with_nothing_written(
+    api, demo_user, aws, pauses
+):
     token = cookie_value(api.login())
     before = session_items(aws)
     with FailingCall("TransactWriteItems", CANCELLED, reasons=CONFLICT_ON_USER) as fault:
@@ -69,7 +73,9 @@ def test_asvs5_16_5_r2_7_persistent_user_conflict_on_refresh_is_503_after_the_bo
     assert api.refresh_cookie(token).status == 200  # the client's retry with the same token works
 
 
-def test_r2_7_conflict_on_the_session_item_reads_the_session_again_instead_of_resending(api, demo_user, pauses, dynamodb_calls):
+def test_r2_7_conflict_on_the_session_item_reads_the_session_again_instead_of_resending(
+    api, demo_user, pauses, dynamodb_calls
+):
     token = cookie_value(api.login())
     dynamodb_calls.clear()
     with FailingCall("TransactWriteItems", CANCELLED, reasons=CONFLICT_ON_SESSION, times=1):
@@ -80,14 +86,22 @@ def test_r2_7_conflict_on_the_session_item_reads_the_session_again_instead_of_re
     assert pauses == []
 
 
-def test_asvs5_16_5_r2_7_login_counter_conflicting_with_a_transaction_is_retried(api, demo_user, aws, pauses, dynamodb_calls):
+def test_asvs5_16_5_r2_7_login_counter_conflicting_with_a_transaction_is_retried(
+    api, demo_user, aws, pauses, dynamodb_calls
+):
     # Given the login counter's UpdateItem meets a transaction on the user item twice
     # (a refresh's ConditionCheck: TransactionConflictException on a plain write)
     dynamodb_calls.clear()
     with FailingCall("UpdateItem", "TransactionConflictException", times=2) as fault:
         answer = api.login()
     assert answer.status == 200 and answer.body["jwt"]
-    assert fault.failed == 2 and dynamodb_calls == ["Query", "UpdateItem", "UpdateItem", "UpdateItem", "TransactWriteItems"]
+    assert fault.failed == 2 and dynamodb_calls == [
+        "Query",
+        "UpdateItem",
+        "UpdateItem",
+        "UpdateItem",
+        "TransactWriteItems",
+    ]
     assert_full_jitter(pauses)
     assert user_item(aws, demo_user.id)["failed_logins"] == {"N": "0"}  # counted once, reset by the success
 
@@ -113,6 +127,8 @@ def test_a_failed_condition_is_never_resent(api, demo_user, pauses, dynamodb_cal
     # A ConditionalCheckFailed next to a conflict decides: sending it again would not change it
     token = cookie_value(api.login())
     dynamodb_calls.clear()
-    with FailingCall("TransactWriteItems", CANCELLED, reasons=["TransactionConflict", "ConditionalCheckFailed"], times=1):
+    with FailingCall(
+        "TransactWriteItems", CANCELLED, reasons=["TransactionConflict", "ConditionalCheckFailed"], times=1
+    ):
         assert api.refresh_cookie(token).status == 401  # the user check failed: session ended
     assert pauses == [] and dynamodb_calls.count("TransactWriteItems") == 1

@@ -114,7 +114,9 @@ def test_r2_11_an_ancestor_whose_chain_does_not_lead_to_the_live_token_is_reuse(
         (hop,) = item["hops"]["L"]
         broken = hop["B"][:8] + os.urandom(16)
         aws["dynamodb"].update_item(
-            TableName="SessionsTable", Key={"pk": item["pk"]}, UpdateExpression="SET hops = :h",
+            TableName="SessionsTable",
+            Key={"pk": item["pk"]},
+            UpdateExpression="SET hops = :h",
             ExpressionAttributeValues={":h": {"L": [{"B": broken}]}},
         )
         assert api.refresh_cookie(parent).status == 401
