@@ -14,6 +14,6 @@ def handler(request: Request) -> Response:
     body = request.json()
     logout = parse(LogoutBody, body)
     presented = presented_refresh_token(SETTINGS, request, body)
-    sessions.logout(presented, everywhere=logout.scope == "all")
+    sessions.logout(SETTINGS, presented, everywhere=logout.scope == "all")
     # Always clear the cookie with the attributes it was set with; a second logout is no error.
     return Response(204, cookies=[clear_cookie(SETTINGS)])

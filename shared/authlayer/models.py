@@ -46,6 +46,14 @@ class User:
         }
 
 
+@dataclass(frozen=True)
+class Hop:
+    """One rotation of a session's token: the nonce that derived the new token, and when."""
+
+    nonce: bytes
+    rotated_at: int
+
+
 @dataclass
 class Session:
     id: str
@@ -62,10 +70,26 @@ class Session:
     ip: str = ""
     revoked_at: int | None = None
     revoked_reason: str = ""
+    earlier_hops: list[Hop] = field(default_factory=list)  # the rotations before the last, newest last
 
     def ended(self, now: int) -> bool:
         """Revoked, idle too long or past its absolute lifetime (checked in code: TTL deletes late)."""
         return self.revoked_at is not None or now >= self.idle_expires_at or now >= self.absolute_expires_at
+
+    def live_for(self, user: User, now: int) -> bool:
+        """Not ended, and its user may still act: not blocked, and has not ended it by a password
+        change or logout-all since (per-user not-before, ASVS 5.0 7.4.1-7.4.3)."""
+        return (
+            not self.ended(now)
+            and self.user_id == user.id
+            and not user.blocked
+            and self.created_at >= user.tokens_not_before
+        )
+
+    def hops(self) -> list[Hop]:
+        """The rotations still known, oldest first; the last made the live token. hops()[-k]
+        is the rotation that replaced history[-k] (none before the first refresh)."""
+        return [*self.earlier_hops, Hop(self.nonce, self.rotated_at)] if self.nonce else []
 
 
 def iso(epoch_seconds: float) -> str:

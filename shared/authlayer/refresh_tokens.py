@@ -3,8 +3,9 @@
 - The session id makes the lookup one GetItem; the secret is what proves possession.
 - Only hashes are stored (RFC 6819 §5.1.4.1.3), compared in constant time.
 - A rotated child is derived as HMAC(parent secret, nonce) with a random nonce stored on the
-  session. Replaying the immediate parent inside the grace window re-derives the *same* child,
-  so racing tabs and lost responses all end up holding the one live token (RFC 9700 §4.14.2),
+  session. Replaying the immediate parent inside the grace window re-derives the *same* child
+  (and an ancestor, through the last few hops' nonces: logic.token_standing), so racing tabs
+  and lost responses all end up holding the one live token (RFC 9700 §4.14.2),
   while neither a database reader (no secrets) nor a thief of an old token (no nonce) can
   compute the live token offline.
 """
@@ -38,6 +39,13 @@ class RefreshToken:
 
     def child(self, nonce: bytes) -> RefreshToken:
         return RefreshToken(self.session_id, hmac.new(self.secret, nonce, hashlib.sha256).digest())
+
+    def descendant(self, nonces: list[bytes]) -> RefreshToken:
+        """The token after one rotation per nonce (oldest first): what racing tabs converge on."""
+        token = self
+        for nonce in nonces:
+            token = token.child(nonce)
+        return token
 
 
 def new_session_id() -> str:

@@ -22,10 +22,13 @@ def assert_unavailable(answer):
 
 class FailingCall:
     """Make one DynamoDB operation fail while the rest use moto (moto cannot inject faults,
-    getmoto/moto#4062; a before-call hook answers in place of the service, like Stubber)."""
+    getmoto/moto#4062; a before-call hook answers in place of the service, like Stubber).
 
-    def __init__(self, operation, error):
-        self.operation, self.error = operation, error
+    ``reasons``: a cancelled transaction's per-item codes; ``times``: fail only the first calls."""
+
+    def __init__(self, operation, error, reasons=None, times=None):
+        self.operation, self.error, self.reasons, self.times = operation, error, reasons, times
+        self.failed = 0
 
     def __enter__(self):
         self._handler = self._maybe_fail
@@ -33,11 +36,15 @@ class FailingCall:
         return self
 
     def _maybe_fail(self, model, **_):
-        if model.name != self.operation:
+        if model.name != self.operation or (self.times is not None and self.failed >= self.times):
             return None
+        self.failed += 1
         if isinstance(self.error, Exception):
             raise self.error
-        return (_HttpResponse(400), {"Error": {"Code": self.error, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 400}})
+        parsed = {"Error": {"Code": self.error, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        if self.reasons is not None:
+            parsed["CancellationReasons"] = [{"Code": code} for code in self.reasons]
+        return (_HttpResponse(400), parsed)
 
     def __exit__(self, *exc):
         dynamo.client().meta.events.unregister("before-call.dynamodb", self._handler)

@@ -39,22 +39,22 @@ def store(user_id: str, purpose: Purpose, hashed: str, expires_at: int, now: int
         }
     )
     try:
-        with dynamo.unavailable_on_failure("store_code"):
-            dynamo.client().transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": _table(), "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {
-                        "Update": {
-                            "TableName": _table(),
-                            "Key": users.user_key(user_id),
-                            "UpdateExpression": "SET #code = :hash",
-                            "ConditionExpression": "attribute_exists(pk) AND blocked = :false",
-                            "ExpressionAttributeNames": {"#code": purpose.user_attribute},
-                            "ExpressionAttributeValues": dynamo.to_values({":hash": hashed, ":false": False}),
-                        }
-                    },
-                ]
-            )
+        dynamo.transact_write(
+            "store_code",
+            [
+                {"Put": {"TableName": _table(), "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+                {
+                    "Update": {
+                        "TableName": _table(),
+                        "Key": users.user_key(user_id),
+                        "UpdateExpression": "SET #code = :hash",
+                        "ConditionExpression": "attribute_exists(pk) AND blocked = :false",
+                        "ExpressionAttributeNames": {"#code": purpose.user_attribute},
+                        "ExpressionAttributeValues": dynamo.to_values({":hash": hashed, ":false": False}),
+                    }
+                },
+            ],
+        )
     except ClientError as error:
         if "ConditionalCheckFailed" in dynamo.cancellation_codes(error):
             return False
@@ -84,23 +84,23 @@ def spend(
     values = {":hash": hashed, ":false": False, ":now": updated_at, **{f":{k}": v for k, v in fields.items()}}
     assignments = "".join(f", #{k} = :{k}" for k in fields)
     try:
-        with dynamo.unavailable_on_failure("spend_code"):
-            dynamo.client().transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": _table(),
-                            "Key": users.user_key(user_id),
-                            "UpdateExpression": f"SET updated_at = :now{assignments} REMOVE #code",
-                            "ConditionExpression": "#code = :hash AND blocked = :false",
-                            "ExpressionAttributeNames": names,
-                            "ExpressionAttributeValues": dynamo.to_values(values),
-                        }
-                    },
-                    {"Delete": {"TableName": _table(), "Key": _key(hashed)}},
-                    *also,
-                ]
-            )
+        dynamo.transact_write(
+            "spend_code",
+            [
+                {
+                    "Update": {
+                        "TableName": _table(),
+                        "Key": users.user_key(user_id),
+                        "UpdateExpression": f"SET updated_at = :now{assignments} REMOVE #code",
+                        "ConditionExpression": "#code = :hash AND blocked = :false",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": dynamo.to_values(values),
+                    }
+                },
+                {"Delete": {"TableName": _table(), "Key": _key(hashed)}},
+                *also,
+            ],
+        )
     except ClientError as error:
         if "ConditionalCheckFailed" in dynamo.cancellation_codes(error):
             return False

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Container, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -134,11 +136,59 @@ def all_items(operation: str, **kwargs: Any) -> list[dict[str, Any]]:
 def update_if(operation: str, **kwargs: Any) -> bool:
     """One conditional UpdateItem: True if applied, False if its condition did not hold."""
     try:
-        with unavailable_on_failure(operation):
-            client().update_item(**kwargs)
-    except ClientError:  # only ConditionalCheckFailed gets past unavailable_on_failure
+        write(operation, "update_item", kwargs)
+    except ClientError:  # only ConditionalCheckFailed gets past write()
         return False
     return True
+
+
+# A write that meets another transaction on one of its items is rejected whole (nothing applied),
+# so it is safe to send again; the other one is usually done within milliseconds. Bounded, with
+# full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter") so racers spread apart;
+# after the bound, 503 as for any other transient failure (ASVS 5.0 16.5.2-16.5.3).
+CONFLICT_ATTEMPTS = 3
+CONFLICT_BASE_DELAY = 0.01  # seconds; attempt n waits uniform(0, base * 2**n): at most 10 ms, then 20 ms
+_jitter = random.SystemRandom()
+pause: Callable[[float], None] = time.sleep  # tests replace it: they wait for states, never for time
+
+
+def write(operation: str, method: str, request: dict[str, Any], answer_conflicts_at: Container[int] = ()) -> Any:
+    """One write ``request`` (``method``: "update_item", "put_item", "transact_write_items", ...),
+    sent again while it loses only to concurrent writes: TransactionConflict at any index of a
+    transaction, or TransactionConflictException on a plain write.
+
+    Returns the client's answer. Raises the ClientError of a condition that did not hold, and of a
+    conflict at an index in ``answer_conflicts_at`` (the caller re-reads instead, as a refresh does
+    for its own session item); ServiceUnavailableError for throttling and outages, and once
+    CONFLICT_ATTEMPTS conflicts in a row have used up the bound.
+    """
+    call = getattr(client(), method)
+    for attempt in range(CONFLICT_ATTEMPTS):
+        if attempt:
+            pause(_jitter.uniform(0, CONFLICT_BASE_DELAY * 2 ** (attempt - 1)))
+        try:
+            with unavailable_on_failure(operation, passed={*_CONDITION_FAILURES, "TransactionConflictException"}):
+                return call(**request)
+        except ClientError as error:
+            if not _lost_to_a_concurrent_write(error, answer_conflicts_at):
+                raise
+    logger.warning("dynamodb write kept conflicting", extra={"operation": operation, "attempts": CONFLICT_ATTEMPTS})
+    raise ServiceUnavailableError()
+
+
+def transact_write(operation: str, items: list[dict[str, Any]], *, answer_conflicts_at: Container[int] = ()) -> None:
+    """One TransactWriteItems through write(): conflicts retried, conditions passed to the caller."""
+    write(operation, "transact_write_items", {"TransactItems": items}, answer_conflicts_at)
+
+
+def _lost_to_a_concurrent_write(error: ClientError, answer_conflicts_at: Container[int]) -> bool:
+    if error_code(error) == "TransactionConflictException":
+        return True
+    codes = cancellation_codes(error)
+    if "ConditionalCheckFailed" in codes:
+        return False  # a condition decides; sending it again would not change that
+    conflicts = [i for i, code in enumerate(codes) if code == "TransactionConflict"]
+    return bool(conflicts) and not any(i in answer_conflicts_at for i in conflicts)
 
 
 def error_code(error: ClientError) -> str:
@@ -150,9 +200,13 @@ def cancellation_codes(error: ClientError) -> list[str]:
     return [str(r.get("Code", "None")) for r in error.response.get("CancellationReasons", [])]
 
 
+_CONDITION_FAILURES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
+
+
 @contextlib.contextmanager
-def unavailable_on_failure(operation: str) -> Iterator[None]:
-    """Throttling, 5xx, timeouts and connection errors -> 503; the caller's own conditions pass through.
+def unavailable_on_failure(operation: str, passed: Container[str] = _CONDITION_FAILURES) -> Iterator[None]:
+    """Throttling, 5xx, timeouts and connection errors -> 503; the caller's own conditions pass through
+    (``passed``: the error codes raised as they are; write() also takes TransactionConflictException).
 
     Nothing half-done escapes: each call is a single request or a single transaction.
     """
@@ -160,7 +214,7 @@ def unavailable_on_failure(operation: str) -> Iterator[None]:
         yield
     except ClientError as error:
         code = error_code(error)
-        if code in {"ConditionalCheckFailedException", "TransactionCanceledException"} and not _throttled(error):
+        if code in passed and not _throttled(error):
             raise
         logger.warning("dynamodb unavailable", extra={"operation": operation, "code": code})
         raise ServiceUnavailableError() from None

@@ -15,9 +15,21 @@ from botocore.exceptions import ClientError
 from authlayer.config import get_settings
 from authlayer.dal import dynamo, users
 from authlayer.errors import ServiceUnavailableError
-from authlayer.models import Session, User
+from authlayer.models import Hop, Session, User
 
 HISTORY_LENGTH = 16  # older token hashes kept to recognise reuse of a stolen token
+# Rotations kept besides the last (nonce and time), so racing tabs holding an ancestor a few hops
+# back inside the grace window re-derive the live token (logic.token_standing). Stored packed in
+# "hops", 24 bytes each: at most 3 + 3 * 25 + 4 (name) = 82 bytes more per session item.
+EARLIER_HOPS_KEPT = 3
+
+
+def _pack(hop: Hop) -> bytes:
+    return hop.rotated_at.to_bytes(8, "big") + hop.nonce
+
+
+def _unpack(packed: bytes) -> Hop:
+    return Hop(nonce=packed[8:], rotated_at=int.from_bytes(packed[:8], "big"))
 
 
 class WriteResult(enum.Enum):
@@ -51,6 +63,7 @@ def _to_session(item: dict[str, Any]) -> Session:
         ip=v.get("ip", ""),
         revoked_at=int(v["revoked_at"]) if "revoked_at" in v else None,
         revoked_reason=v.get("revoked_reason", ""),
+        earlier_hops=[_unpack(h) for h in v.get("hops", [])],
     )
 
 
@@ -85,11 +98,10 @@ def create(session: Session, user_update: dict[str, Any] | None = None) -> None:
     users.PasswordChanged if that update's condition (the password hash verified) failed."""
     put = put_request(session)
     try:
-        with dynamo.unavailable_on_failure("create_session"):
-            if user_update is not None:
-                dynamo.client().transact_write_items(TransactItems=[put, user_update])
-            else:
-                dynamo.client().put_item(**put["Put"])
+        if user_update is not None:
+            dynamo.transact_write("create_session", [put, user_update])
+        else:
+            dynamo.write("create_session", "put_item", put["Put"])
     except ClientError as error:
         codes = dynamo.cancellation_codes(error)
         if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
@@ -127,12 +139,18 @@ def rotate(session: Session, presented_hash: bytes, new_hash: bytes, nonce: byte
     """Make new_hash the live token, if presented_hash still is (one conditional write)."""
     idle_expires = min(now + get_settings().refresh_idle_ttl, session.absolute_expires_at)
     history = [*session.history, presented_hash][-HISTORY_LENGTH:]
+    hops = [_pack(h) for h in kept_hops(session)]
     update = {
-        "UpdateExpression": "SET token_hash = :new, nonce = :nonce, history = :history, rotated_at = :now, "
-        "last_used_at = :now, idle_expires_at = :idle, expires_at = :idle",
-        "values": {":new": new_hash, ":nonce": nonce, ":history": history, ":idle": idle_expires},
+        "UpdateExpression": "SET token_hash = :new, nonce = :nonce, history = :history, hops = :hops, "
+        "rotated_at = :now, last_used_at = :now, idle_expires_at = :idle, expires_at = :idle",
+        "values": {":new": new_hash, ":nonce": nonce, ":history": history, ":hops": hops, ":idle": idle_expires},
     }
     return _conditional_update(session, presented_hash, now, update)
+
+
+def kept_hops(session: Session) -> list[Hop]:
+    """The earlier hops a rotation of ``session`` stores: its hops so far, the newest few."""
+    return session.hops()[-EARLIER_HOPS_KEPT:]
 
 
 def touch(session: Session, now: int) -> WriteResult:
@@ -162,8 +180,9 @@ def _conditional_update(session: Session, live_hash: bytes, now: int, update: di
         users.user_condition_check(session.user_id, session.created_at),
     ]
     try:
-        with dynamo.unavailable_on_failure("rotate_session"):
-            dynamo.client().transact_write_items(TransactItems=items)
+        # A conflict on the session item is a concurrent refresh or revocation: re-read (the
+        # caller's SESSION_CHANGED) rather than resend; one on the user is retried (write()).
+        dynamo.transact_write("rotate_session", items, answer_conflicts_at=(0,))
     except ClientError as error:
         codes = dynamo.cancellation_codes(error)
         if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":

@@ -87,12 +87,11 @@ def create(user: User, also: Sequence[dict[str, Any]] = ()) -> None:
     ]
     puts = [{"Put": {"TableName": table, "Item": i, "ConditionExpression": absent}} for i in items]
     try:
-        with dynamo.unavailable_on_failure("create_user"):
-            dynamo.client().transact_write_items(TransactItems=[*puts, *also])
+        dynamo.transact_write("create_user", [*puts, *also])
     except ClientError as error:
         if "ConditionalCheckFailed" in dynamo.cancellation_codes(error)[: len(puts)]:
             raise AlreadyTaken() from None
-        raise ServiceUnavailableError() from None  # a TransactionConflict: nothing was written
+        raise ServiceUnavailableError() from None  # cancelled for another reason: nothing was written
 
 
 def get(user_id: str) -> User | None:
@@ -186,10 +185,7 @@ def delete(user: User) -> None:
         {"pk": {"S": f"USERNAME#{username_key(user.username)}"}},
         {"pk": {"S": f"EMAIL#{email_key(user.email)}"}},
     ]
-    with dynamo.unavailable_on_failure("delete_user"):
-        dynamo.client().transact_write_items(
-            TransactItems=[{"Delete": {"TableName": _table(), "Key": key}} for key in keys]
-        )
+    dynamo.transact_write("delete_user", [{"Delete": {"TableName": _table(), "Key": key}} for key in keys])
 
 
 def list_all() -> list[User]:
@@ -213,8 +209,12 @@ def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int)
     checked against the hash of now, not the index's eventually consistent copy.
     """
     try:
-        with dynamo.unavailable_on_failure("claim_login_attempt"):
-            answer = dynamo.client().update_item(
+        # Racing a transaction on the user item (a refresh's ConditionCheck, a login's session
+        # write) is TransactionConflictException: nothing was counted, so write() sends it again.
+        answer = dynamo.write(
+            "claim_login_attempt",
+            "update_item",
+            dict(
                 TableName=_table(),
                 Key=user_key(user_id),
                 UpdateExpression="ADD failed_logins :one SET last_failed_at = :now",
@@ -224,8 +224,9 @@ def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int)
                     {":one": 1, ":now": now, ":max": max_failures, ":edge": now - lockout}
                 ),
                 ReturnValues="ALL_NEW",
-            )
-    except ClientError:  # only ConditionalCheckFailed gets past unavailable_on_failure
+            ),
+        )
+    except ClientError:  # only ConditionalCheckFailed gets past write()
         return None
     return to_user(answer["Attributes"])
 

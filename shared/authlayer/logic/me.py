@@ -11,13 +11,6 @@ from authlayer.models import User
 def current_user(claims: access_tokens.AccessClaims) -> User:
     """The token's user, if its session has not ended (ASVS 5.0 7.4.1) and the user may act (7.4.2)."""
     session, user = session_store.get_with_user(claims.session_id, claims.user_id)
-    if (
-        session is None
-        or user is None
-        or session.user_id != user.id
-        or session.ended(clock.now())
-        or user.blocked
-        or session.created_at < user.tokens_not_before
-    ):
+    if session is None or user is None or not session.live_for(user, clock.now()):
         raise UnauthorizedError("Missing or invalid credentials")
     return user

@@ -10,6 +10,7 @@ from authlayer.dal import sessions as store
 from authlayer.dal import users as user_store
 from authlayer.dal.sessions import WriteResult
 from authlayer.errors import NotFoundError, UnauthorizedError
+from authlayer.logic.token_standing import Standing, judge
 from authlayer.models import Session
 from authlayer.observability import count, logger
 from authlayer.refresh_tokens import RefreshToken
@@ -24,9 +25,7 @@ class Renewed:
         return min(self.session.idle_expires_at, self.session.absolute_expires_at) - now
 
 
-def start(
-    settings: Settings, user_id: str, user_agent: str, ip: str, verified_hash: str | None = None
-) -> Renewed:
+def start(settings: Settings, user_id: str, user_agent: str, ip: str, verified_hash: str | None = None) -> Renewed:
     """A new session (a new token family) for a successful login (ASVS 4.0.3 3.2.1).
 
     ``verified_hash``: the password hash a login checked; the session is only written while it is
@@ -78,33 +77,30 @@ def refresh(settings: Settings, raw_token: str) -> Renewed:
         if session.ended(now):
             logger.info("refresh on ended session", extra={"session_id": session.id, "reason": session.revoked_reason})
             raise _invalid()
-        presented = token.hash
-        if refresh_tokens.same_hash(presented, session.token_hash):
+        verdict = judge(session, token, now, settings.refresh_reuse_grace)
+        if verdict.standing is Standing.LIVE:
             nonce = refresh_tokens.new_nonce()
             child = token.child(nonce)
-            result = store.rotate(session, presented, child.hash, nonce, now)
+            result = store.rotate(session, token.hash, child.hash, nonce, now)
             if result is WriteResult.OK:
+                session.earlier_hops = store.kept_hops(session)
+                session.history = [*session.history, token.hash][-store.HISTORY_LENGTH :]
                 session.token_hash, session.nonce, session.rotated_at = child.hash, nonce, now
                 session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
                 count("RefreshRotated")
                 logger.info("refresh token rotated", extra={"user_id": session.user_id, "session_id": session.id})
                 return Renewed(session, child)
-        elif session.history and refresh_tokens.same_hash(presented, session.history[-1]):
-            grace = settings.refresh_reuse_grace
-            if grace == 0 or now - session.rotated_at > grace:  # 0 means no replay at all
-                _revoke_on_reuse(session, now, "parent replayed outside the grace window")
-            # Grace window: the immediate parent re-derives the one live child (same nonce).
-            child = token.child(session.nonce)
-            if not refresh_tokens.same_hash(child.hash, session.token_hash):
-                _revoke_on_reuse(session, now, "parent does not lead to the live token")
+        elif verdict.standing is Standing.RACING and verdict.live is not None:
+            # Grace window: an ancestor re-derives the one live token (the stored nonces).
             result = store.touch(session, now)
             if result is WriteResult.OK:
                 session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
                 count("RefreshGraceReplay")
                 logger.info("refresh grace replay", extra={"user_id": session.user_id, "session_id": session.id})
-                return Renewed(session, child)
-        elif any(refresh_tokens.same_hash(presented, old) for old in session.history):
-            _revoke_on_reuse(session, now, "older token replayed")
+                return Renewed(session, verdict.live)
+        elif verdict.standing is Standing.REUSED:
+            _revoke_on_reuse(session, now, verdict.why)
+            raise _invalid()
         else:
             # Right session id, unknown secret: a guess or a truncated token. No side effects,
             # so nobody who merely knows a session id can end it (catalogue 17).
@@ -118,40 +114,50 @@ def refresh(settings: Settings, raw_token: str) -> Renewed:
 
 
 def _revoke_on_reuse(session: Session, now: int, why: str) -> None:
-    """Reuse of a rotated token: we cannot tell thief from owner, so end the family (RFC 9700 §4.14.2)."""
+    """Reuse of a rotated token: we cannot tell thief from owner, so end the family (RFC 9700 §4.14.2).
+
+    That session only: the user's other sessions hold no token the thief has seen."""
     store.revoke(session.id, now, "reuse")
     logger.warning(
         "refresh token reuse detected, session revoked",
         extra={"session_id": session.id, "user_id": session.user_id, "why": why},
     )
     count("RefreshTokenReuse")
-    raise _invalid()
 
 
-def logout(raw_token: str | None, everywhere: bool) -> None:
-    """End the presented token's session (or all of its user's). Idempotent: no error if already over.
+def logout(settings: Settings, raw_token: str | None, everywhere: bool) -> None:
+    """End the presented token's session (or all of its user's). Always a quiet no-op otherwise.
 
-    Only a token that is the session's live one (or its grace-window parent) may end it, so a
-    guessed token with a real session id changes nothing.
+    Only a token refresh would honour may end anything (ASVS 5.0 7.4.1, RFC 9700 §4.14.2): the
+    live one or a racing ancestor inside the grace window, of a session that has not ended. A
+    thief whose reuse was detected cannot log the owner out of their new sessions, and a guessed
+    secret with a real session id changes nothing. A stale token is reuse, as on refresh: its own
+    session ends, never the user's others.
     """
     token = refresh_tokens.parse(raw_token) if raw_token else None
     session = store.get(token.session_id) if token else None
-    if token is None or session is None or not _may_act_for(session, token):
+    now = clock.now()
+    if token is None or session is None or session.ended(now):
+        return
+    verdict = judge(session, token, now, settings.refresh_reuse_grace)
+    if verdict.standing is Standing.REUSED:
+        _revoke_on_reuse(session, now, verdict.why)
+        return
+    if not verdict.may_act:
         return
     if everywhere:
         from authlayer.logic.accounts import end_all_sessions
 
+        # The session must still be the user's to speak for (not ended by a password change or
+        # logout-all whose marking of the session items has not landed yet).
+        user = user_store.get(session.user_id)
+        if user is None or not session.live_for(user, now):
+            return
         end_all_sessions(session.user_id, "logout all")
     else:
-        store.revoke(session.id, clock.now(), "logout")
+        store.revoke(session.id, now, "logout")
     count("Logout")
     logger.info("logout", extra={"user_id": session.user_id, "session_id": session.id, "everywhere": everywhere})
-
-
-def _may_act_for(session: Session, token: RefreshToken) -> bool:
-    return refresh_tokens.same_hash(token.hash, session.token_hash) or (
-        bool(session.history) and refresh_tokens.same_hash(token.hash, session.history[-1])
-    )
 
 
 def active_for_user(user_id: str, tokens_not_before: int) -> list[Session]:
