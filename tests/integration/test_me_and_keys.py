@@ -119,6 +119,7 @@ def test_r2_9_jwks_function_serves_the_public_parameter_and_verifiers_need_no_pr
 
     # When the JWKS is fetched and the token used, in fresh containers
     api.reload()
+    reset_caches()
     jwks = api.call("keys", "jwks.json")
 
     # Then the JWKS is the public parameter as written, and the verifiers still accept the token
