@@ -1,4 +1,4 @@
-"""authctl's own AWS calls: a stack's outputs and resources, and the signing-key parameter.
+"""authctl's own AWS calls: a stack's outputs and resources, the signing-key and public JWKS parameters.
 
 Besides authlayer.dal, the only module that touches boto3. Clients are made per call, after the
 target's environment is in place, so they pick up its region and endpoints.
@@ -78,6 +78,7 @@ class KeyParameter:
     value: str
     kms_key_id: str | None  # kept on rewrite, so a rotation never switches the KMS key
     version: int
+    last_modified: float = 0.0  # SSM's LastModifiedDate (epoch seconds): when this value took effect
 
 
 def get_key_parameter(name: str) -> KeyParameter | None:
@@ -90,7 +91,33 @@ def get_key_parameter(name: str) -> KeyParameter | None:
         return None
     described = _call(what, ssm.describe_parameters, ParameterFilters=[{"Key": "Name", "Values": [name]}])
     key_id = described["Parameters"][0].get("KeyId") if described["Parameters"] else None
-    return KeyParameter(found["Parameter"]["Value"], key_id, int(found["Parameter"].get("Version", 0)))
+    return KeyParameter(
+        found["Parameter"]["Value"], key_id, int(found["Parameter"].get("Version", 0)), _modified(found)
+    )
+
+
+def _modified(found: dict[str, Any]) -> float:
+    date = found["Parameter"].get("LastModifiedDate")
+    return date.timestamp() if date is not None else 0.0
+
+
+def get_public_parameter(name: str) -> KeyParameter | None:
+    """A String parameter (the public JWK Set), or None if it does not exist."""
+    ssm = _client("ssm")
+    try:
+        found = _call(f"reading SSM parameter {name}", ssm.get_parameter, frozenset({"ParameterNotFound"}), Name=name)
+    except _Expected:
+        return None
+    return KeyParameter(found["Parameter"]["Value"], None, int(found["Parameter"].get("Version", 0)), _modified(found))
+
+
+def put_public_parameter(name: str, value: str) -> int:
+    """Write (or overwrite) the public JWK Set: a String, nothing in it is secret."""
+    ssm = _client("ssm")
+    answer = _call(
+        f"writing SSM parameter {name}", ssm.put_parameter, Name=name, Value=value, Type="String", Overwrite=True
+    )
+    return int(answer.get("Version", 0))
 
 
 def put_key_parameter(name: str, value: str, *, overwrite: bool, kms_key_id: str | None = None) -> int:

@@ -113,14 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
         "user", help="username, email or id"
     )
 
-    key_group = groups.add_parser("keys", help="generate, rotate and list the signing keys")
+    key_group = groups.add_parser("keys", help="generate, rotate (publish, activate, retire) and list the signing keys")
     key_cmds = key_group.add_subparsers(metavar="ACTION", required=True)
     generate = command(key_cmds, "generate", keys.generate, "key", "create the signing key parameter")
     generate.add_argument("--force", action="store_true", help="replace existing keys (their tokens stop verifying)")
     generate.add_argument("--kms-key-id", metavar="KEY", help="customer managed KMS key of the SecureString")
-    command(key_cmds, "rotate", keys.rotate, "key", "new signing key; the current one stays published")
-    command(key_cmds, "list", keys.list_keys, "key", "kid, role and size of each key")
-    command(key_cmds, "prune", keys.prune, "key", "drop all keys but the signing one (after a rotation)")
+    command(key_cmds, "rotate", keys.rotate, "key", "publish a new key; it signs after `keys activate` (says when)")
+    activate = command(key_cmds, "activate", keys.activate, "key", "the published key signs (10 minutes after rotate)")
+    activate.add_argument("kid", nargs="?", help="the key to activate (default: the one published key)")
+    activate.add_argument("--force", action="store_true", help="do not wait (tokens it signs may be refused meanwhile)")
+    retire = command(key_cmds, "retire", keys.retire, "key", "drop a published key once the tokens it signed expired")
+    retire.add_argument("kid", nargs="?", help="the key to retire (default: every key but the signing one)")
+    prune = command(key_cmds, "prune", keys.retire, "key", "drop all keys but the signing one (retire them all)")
+    for sub in (retire, prune):
+        sub.add_argument("--force", action="store_true", help="do not wait (tokens they signed stop verifying)")
+        sub.add_argument("--access-token-ttl", metavar="TTL", help="AccessTokenTtl of the stack (default 15m)")
+    prune.set_defaults(kid=None)
+    command(key_cmds, "list", keys.list_keys, "key", "kid, role and size of each key; whether the JWKS is in sync")
+    command(key_cmds, "sync-jwks", keys.sync_jwks, "key", "write the public JWK Set parameter from the keys")
 
     strapi_cmd = command(groups, "import-strapi", strapi.import_strapi, "tables", "import users from a Strapi export")
     strapi_cmd.description = strapi.HELP

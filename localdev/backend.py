@@ -53,6 +53,18 @@ def generate_signing_key() -> str:
     ).decode("ascii")
 
 
+def write_public_jwks(endpoint: str, signing_key_parameter: str, pem: str) -> None:
+    """The public JWK Set in its own String parameter, as `authctl keys` writes it (authlayer.jwks)."""
+    from authlayer import jwks, keys  # noqa: PLC0415 - the layer, only where a key is provisioned
+
+    client("ssm", endpoint).put_parameter(
+        Name=jwks.parameter_name_for(signing_key_parameter),
+        Value=jwks.document(keys.parse_key_set(pem)),
+        Type="String",
+        Overwrite=True,
+    )
+
+
 @dataclass(frozen=True)
 class Provisioned:
     tables: list[str]
@@ -67,8 +79,10 @@ def provision(
     tables = create_tables(client("dynamodb", endpoint), template)
     queues = create_queues(client("sqs", endpoint), template)
     if signing_key_parameter:
+        pem = generate_signing_key()
+        write_public_jwks(endpoint, signing_key_parameter, pem)  # published before anything signs
         client("ssm", endpoint).put_parameter(
-            Name=signing_key_parameter, Value=generate_signing_key(), Type="SecureString", Overwrite=True
+            Name=signing_key_parameter, Value=pem, Type="SecureString", Overwrite=True
         )
     if mail_from:
         client("sesv2", endpoint).create_email_identity(EmailIdentity=mail_from)

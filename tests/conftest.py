@@ -19,6 +19,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
+from authlayer import jwks as jwks_module
 from authlayer import keys as keys_module
 from authlayer.config import get_settings
 from authlayer.dal import dynamo
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # attribute access, which freezegun's scan of every module would trigger under a frozen clock.
 freezegun.configure(extend_ignore_list=["aws_lambda_powertools.utilities.parser"])
 KEY_PARAMETER = "/sam-refresh-auth/signing-key"
+JWKS_PARAMETER = jwks_module.parameter_name_for(KEY_PARAMETER)  # the public JWK Set, apart
 ISSUER = "https://abc123.execute-api.us-east-1.amazonaws.com"  # the events' domainName
 DEMO_PASSWORD = "correct horse battery staple"
 
@@ -67,6 +69,7 @@ def reset_caches() -> None:
     mail._client.cache_clear()
     queue.clear_caches()
     parameters.clear_caches()
+    jwks_module.forget_reloads()
 
 
 @pytest.fixture
@@ -88,6 +91,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         create_tables(ddb, template)
         ssm = boto3.client("ssm", region_name="us-east-1")
         ssm.put_parameter(Name=KEY_PARAMETER, Value=private_key_pem(0), Type="SecureString")
+        public = jwks_module.document(keys_module.parse_key_set(private_key_pem(0)))
+        ssm.put_parameter(Name=JWKS_PARAMETER, Value=public, Type="String")
         sqs = boto3.client("sqs", region_name="us-east-1")
         create_queues(sqs, template)
         ses = boto3.client("sesv2", region_name="us-east-1")

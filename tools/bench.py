@@ -185,7 +185,7 @@ def _jsonable(value: Any) -> Any:
 def make_fixtures(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """Canned AWS answers for a demo user with one live session, and the tokens the events carry."""
     # The project's own code builds the items and tokens, so they are exactly what it reads back.
-    from authlayer import access_tokens, passwords
+    from authlayer import access_tokens, jwks, passwords
     from authlayer.config import Settings
     from authlayer.dal.sessions import _item as session_item
     from authlayer.dal.users import user_item
@@ -247,6 +247,14 @@ def make_fixtures(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     responses = {
         "GetParameter": {
             "Parameter": {"Name": env["SIGNING_KEY_PARAMETER"], "Type": "SecureString", "Value": pem, "Version": 1}
+        },
+        f"GetParameter:{jwks.parameter_name_for(env['SIGNING_KEY_PARAMETER'])}": {
+            "Parameter": {
+                "Name": jwks.parameter_name_for(env["SIGNING_KEY_PARAMETER"]),
+                "Type": "String",
+                "Value": jwks.document(keys),
+                "Version": 1,
+            }
         },
         "GetItem": {"Item": session_record},
         f"GetItem:USER#{user.id}": {"Item": user_record},

@@ -8,6 +8,7 @@ serialization still run, only the HTTP round trip (and signing) is skipped.
 Canned answers are read from the JSON file named by BENCH_FIXTURES: ``{"responses": {name: parsed}}``
 where name is the operation ("GetItem", "GetParameter", ...), "Query:<IndexName>" for queries, and
 for a GetItem first "GetItem:<pk>" (one item by its key, e.g. a one-time code), then "GetItem";
+for a GetParameter first "GetParameter:<Name>", then "GetParameter";
 ``{"$b64": "..."}`` stands for bytes (DynamoDB B values). Every call is appended to ``CALLS``.
 """
 
@@ -51,6 +52,8 @@ def _answer(model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str
     if name == "GetItem" and b"#" in params["body"]:  # a USER#/CODE# key; session ids have no "#"
         pk = json.loads(params["body"]).get("Key", {}).get("pk", {}).get("S", "")
         response = _canned().get(f"GetItem:{pk}", response)
+    if name == "GetParameter":  # the private keys or the public JWK Set, by name
+        response = _canned().get(f"GetParameter:{json.loads(params['body']).get('Name', '')}", response)
     if response is None:
         raise RuntimeError(f"bench stub: no canned response for {name}")
     return AWSResponse("https://stubbed.invalid", 200, {}, None), dict(response)

@@ -302,6 +302,9 @@ def start_aws(template: dict[str, Any], functions: list[BuiltFunction]) -> tuple
     from cryptography.hazmat.primitives.asymmetric import rsa
     from moto.server import ThreadedMotoServer
 
+    from authlayer import jwks
+    from authlayer.keys import parse_key_set
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -336,8 +339,11 @@ def start_aws(template: dict[str, Any], functions: list[BuiltFunction]) -> tuple
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     ssm = session.client("ssm", endpoint_url=url)
+    public = jwks.document(parse_key_set(pem))
     for name in {f.environment.get("SIGNING_KEY_PARAMETER") for f in functions} - {None, ""}:
         ssm.put_parameter(Name=name, Value=pem, Type="SecureString")
+        # The public JWK Set apart, as `authctl keys` writes it: the keys function reads only this.
+        ssm.put_parameter(Name=jwks.parameter_name_for(str(name)), Value=public, Type="String")
     return server, url
 
 

@@ -2,17 +2,18 @@
 
 from authlayer.config import get_settings
 from authlayer.http import Request, Response, api_handler
-from authlayer.keys import load_key_set
+from authlayer.jwks import JWKS_MAX_AGE, published_document
 from authlayer.transport import issuer
 
 SETTINGS = get_settings()
-_PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}  # public keys; five minutes like our SSM cache
+_PUBLIC_CACHE = {"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"}  # public keys; five minutes like our SSM cache
 
 
 @api_handler
 def handler(request: Request) -> Response:
     if request.path.endswith("/jwks.json"):
-        return Response(200, load_key_set(SETTINGS).jwks(), headers=_PUBLIC_CACHE)
+        # The public parameter as it is: no private key read, no cryptography import (R2-9).
+        return Response(200, published_document(SETTINGS), headers=_PUBLIC_CACHE)
     iss = issuer(SETTINGS, request)
     document = {
         "issuer": iss,

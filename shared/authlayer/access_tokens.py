@@ -38,7 +38,7 @@ def issue(settings: Settings, keys: KeySet, issuer: str, user_id: str, session_i
     return jwt_backend.encode(claims, keys, typ=TYP)
 
 
-def verify(settings: Settings, keys: KeySet, issuer: str, token: str) -> AccessClaims:
+def verify(settings: Settings, keys: jwt_backend.VerificationKeys, issuer: str, token: str) -> AccessClaims:
     try:
         claims = jwt_backend.decode(
             token,

@@ -6,9 +6,11 @@ backend sets them all and turns every pyjwt failure into one ``TokenError``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     from authlayer.keys import KeySet
 
 ALGORITHM = "RS256"  # one algorithm, asymmetric only (RFC 8725 §3.1, ASVS 5.0 9.1.2)
@@ -21,6 +23,17 @@ class TokenError(Exception):
     """Any reason a token is not acceptable; callers answer 401 without details."""
 
 
+class PublicKeyHolder(Protocol):
+    @property
+    def public_key(self) -> rsa.RSAPublicKey: ...
+
+
+class VerificationKeys(Protocol):
+    """Our own keys by exact kid: a signer's KeySet, or the public JWK Set (authlayer.jwks)."""
+
+    def by_kid(self, kid: str) -> PublicKeyHolder | None: ...
+
+
 def encode(claims: dict[str, Any], keys: KeySet, typ: str) -> str:
     import jwt  # imported on first use: handlers that neither sign nor verify never load pyjwt
 
@@ -29,7 +42,7 @@ def encode(claims: dict[str, Any], keys: KeySet, typ: str) -> str:
 
 
 def decode(
-    token: str, keys: KeySet, *, typ: str, issuer: str, audience: str, required: list[str], leeway: int
+    token: str, keys: VerificationKeys, *, typ: str, issuer: str, audience: str, required: list[str], leeway: int
 ) -> dict[str, Any]:
     if not token.isascii() or len(token) > MAX_TOKEN_CHARS:  # compact JWS is base64url and dots
         raise TokenError("malformed token")

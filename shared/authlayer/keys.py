@@ -1,7 +1,9 @@
 """Signing keys: PEM from SIGNING_KEY, else an SSM SecureString named by SIGNING_KEY_PARAMETER.
 
-The value holds one or more PEM private keys: the first signs, the others (previous keys) are
-only published in the JWKS so tokens they signed keep verifying during a rotation.
+The value holds one or more PEM private keys: the first signs, the others (a key about to sign,
+or the previous one) are only published, so tokens they sign or signed verify during a rotation.
+Only the functions that sign read it; verifiers and the JWKS endpoint read the public JWK Set
+kept apart (authlayer.jwks).
 A missing or empty key fails closed: no fallback key, ever (ASVS 5.0 16.5.3).
 """
 

@@ -18,7 +18,7 @@ import pytest
 
 from authctl import target
 from authctl.cli import main
-from tests.conftest import DEMO_PASSWORD, ISSUER, KEY_PARAMETER, cookie_value
+from tests.conftest import DEMO_PASSWORD, ISSUER, JWKS_PARAMETER, KEY_PARAMETER, cookie_value
 from tests.integration.recovery_helpers import code_from, queue_url, run_mailer, sent_mail
 
 TARGET = [
@@ -444,6 +444,9 @@ def test_keys_generate_refuses_to_overwrite_without_force(authctl, aws):
     parameter = aws["ssm"].get_parameter(Name=KEY_PARAMETER, WithDecryption=True)["Parameter"]
     assert parameter["Value"] != before and parameter["Type"] == "SecureString"
     assert "PRIVATE" not in forced.out
+    # And the public JWK Set was replaced with it
+    public = json.loads(aws["ssm"].get_parameter(Name=JWKS_PARAMETER)["Parameter"]["Value"])
+    assert [k["kid"] for k in public["keys"]] == [forced.json["keys"][0]["kid"]]
 
 
 def test_keys_generate_creates_a_missing_parameter(authctl, aws):
@@ -452,50 +455,135 @@ def test_keys_generate_creates_a_missing_parameter(authctl, aws):
     assert run.code == 0 and "generated" in run.out
     value = aws["ssm"].get_parameter(Name="/other/signing-key", WithDecryption=True)["Parameter"]["Value"]
     assert value.count("BEGIN PRIVATE KEY") == 1
+    public = aws["ssm"].get_parameter(Name="/other/signing-key-jwks")["Parameter"]
+    assert public["Type"] == "String" and json.loads(public["Value"])["keys"][0]["kty"] == "RSA"
 
 
-def test_keys_rotate_keeps_old_tokens_verifying_and_new_tokens_use_the_new_kid(authctl, api, demo_user):
+def test_keys_rotate_publishes_a_key_that_does_not_sign_yet_and_says_how_long_to_wait(authctl, api, demo_user, aws):
     # Given a token signed with the current key
     old_token = api.login().body["jwt"]
     old_kid = jwt.get_unverified_header(old_token)["kid"]
 
-    # When the keys are rotated
-    run = authctl("keys", "rotate", "--json")
-    assert run.code == 0
-    new_kid = run.json["keys"][0]["kid"]
-    assert run.json["keys"] == [
-        {"kid": new_kid, "role": "signs", "signing": True, "bits": 2048},
-        {"kid": old_kid, "role": "published", "signing": False, "bits": 2048},
+    # When the keys are rotated (phase one: publish)
+    run = authctl("keys", "rotate")
+    data = authctl("keys", "list", "--json").json
+
+    # Then the new key is published second: in the SecureString and the public set, not signing
+    assert run.code == 0, run.err
+    new_kid = data["keys"][1]["kid"]
+    assert data["keys"] == [
+        {"kid": old_kid, "role": "signs", "signing": True, "bits": 2048},
+        {"kid": new_kid, "role": "published", "signing": False, "bits": 2048},
     ]
-
-    # Then the JWKS publishes both, the old token still verifies, new tokens carry the new kid
-    assert [k["kid"] for k in api.call("keys", "jwks.json").body["keys"]] == [new_kid, old_kid]
+    assert data["jwks_in_sync"] is True
+    public = json.loads(aws["ssm"].get_parameter(Name=JWKS_PARAMETER)["Parameter"]["Value"])
+    assert [k["kid"] for k in public["keys"]] == [old_kid, new_kid]
+    # And the operator is told how long to wait and what to run then
+    assert "wait 10 minutes" in run.out and f"authctl keys activate {new_kid}" in run.out
+    # And tokens are still signed by the old key, which keeps verifying
+    assert jwt.get_unverified_header(api.login().body["jwt"])["kid"] == old_kid
     assert api.me(old_token).status == 200
-    new_token = api.login().body["jwt"]
-    assert jwt.get_unverified_header(new_token)["kid"] == new_kid
-    assert api.me(new_token).status == 200
 
-    # When rotated again / Then the oldest key is dropped (and its tokens stop verifying)
+
+def test_keys_rotate_refuses_while_a_second_key_is_published(authctl, aws):
+    # Given a key published and waiting
+    assert authctl("keys", "rotate").code == 0
+    before = aws["ssm"].get_parameter(Name=KEY_PARAMETER, WithDecryption=True)["Parameter"]["Version"]
+
+    # When rotated again / Then refused (two keys fill the parameter), nothing dropped
     again = authctl("keys", "rotate")
-    assert again.code == 0 and f"dropped {old_kid}" in again.err
-    assert old_kid not in [k["kid"] for k in api.call("keys", "jwks.json").body["keys"]]
-    assert api.me(old_token).status == 401
-    assert api.me(new_token).status == 200
+    assert again.code == 1 and "keys activate" in again.err and "keys retire" in again.err
+    assert aws["ssm"].get_parameter(Name=KEY_PARAMETER, WithDecryption=True)["Parameter"]["Version"] == before
 
 
-def test_keys_prune_keeps_only_the_signing_key(authctl, api, demo_user):
-    # Given a rotation: a token of the previous key still verifies
-    old_token = api.login().body["jwt"]
-    new_kid = authctl("keys", "rotate", "--json").json["keys"][0]["kid"]
+def test_keys_activate_waits_for_the_caches_then_the_new_key_signs(authctl, api, demo_user):
+    from freezegun import freeze_time
 
-    # When pruned (after the old tokens have expired)
-    run = authctl("keys", "prune", "--json")
+    with freeze_time("2026-12-01 12:00:00") as clock:
+        old_kid = authctl("keys", "list", "--json").json["keys"][0]["kid"]
+        new_kid = authctl("keys", "rotate", "--json").json["published"]
 
-    # Then only the signing key is published, and pruning again changes nothing
-    assert run.code == 0 and run.json["dropped"] == [jwt.get_unverified_header(old_token)["kid"]]
-    assert [k["kid"] for k in api.call("keys", "jwks.json").body["keys"]] == [new_kid]
-    assert api.me(old_token).status == 401
-    assert authctl("keys", "prune").out.strip() == "nothing to prune"
+        # When activated too early / Then refused with the time it may sign from
+        early = authctl("keys", "activate")
+        assert early.code == 1 and "2026-12-01T12:10:00Z" in early.err and "--force" in early.err
+
+        # When activated after the wait / Then it signs, the previous key stays published
+        clock.tick(600)
+        run = authctl("keys", "activate", "--json")
+        assert run.code == 0, run.err
+        assert [(k["kid"], k["role"]) for k in run.json["keys"]] == [(new_kid, "signs"), (old_kid, "published")]
+        api.reload()  # a new container
+        assert jwt.get_unverified_header(api.login().body["jwt"])["kid"] == new_kid
+        assert [k["kid"] for k in api.call("keys", "jwks.json").body["keys"]] == [new_kid, old_kid]
+
+
+def test_keys_activate_refuses_the_signing_key_an_unknown_kid_and_a_key_missing_from_the_public_set(authctl, aws):
+    signing = authctl("keys", "list", "--json").json["keys"][0]["kid"]
+    assert authctl("keys", "activate").code == 1  # nothing published
+    assert "signing key" in authctl("keys", "activate", signing).err
+    assert authctl("keys", "activate", "no-such-kid").code == 1
+    # Given a published key the public set lost (written by hand, say)
+    new_kid = authctl("keys", "rotate", "--json").json["published"]
+    aws["ssm"].delete_parameter(Name=JWKS_PARAMETER)
+    run = authctl("keys", "activate", new_kid, "--force")
+    assert run.code == 1 and "keys sync-jwks" in run.err  # even --force never signs with an unpublished key
+
+
+def test_keys_retire_waits_for_the_previous_keys_tokens_to_expire(authctl, api, demo_user):
+    from freezegun import freeze_time
+
+    with freeze_time("2026-12-01 12:00:00") as clock:
+        # Given a completed rotation: a token of the previous key still verifies
+        old_token = api.login().body["jwt"]
+        old_kid = jwt.get_unverified_header(old_token)["kid"]
+        authctl("keys", "rotate")
+        clock.tick(600)
+        new_kid = authctl("keys", "activate", "--json").json["activated"]
+
+        # When retired before its tokens can have expired / Then refused
+        early = authctl("keys", "retire", old_kid)
+        assert early.code == 1 and "--force" in early.err and "--access-token-ttl" in early.err
+        # (a shorter access-token lifetime shortens the wait: 5 min cache + 60 s + 30 s leeway)
+        clock.tick(300 + 60 + 30)
+        assert authctl("keys", "retire", old_kid, "--access-token-ttl", "2m").code == 1
+        # When retired after the cache, the access-token lifetime and the leeway
+        run = authctl("keys", "retire", old_kid, "--access-token-ttl", "60s", "--json")
+
+        # Then only the signing key is left, in both parameters
+        assert run.code == 0 and run.json["dropped"] == [old_kid]
+        api.reload()
+        assert [k["kid"] for k in api.call("keys", "jwks.json").body["keys"]] == [new_kid]
+        assert api.me(old_token).status == 401
+        assert authctl("keys", "prune").out.strip() == "nothing to prune"
+
+
+def test_keys_prune_force_drops_all_but_the_signing_key_at_once(authctl, api, demo_user):
+    signing = authctl("keys", "list", "--json").json["keys"][0]["kid"]
+    published = authctl("keys", "rotate", "--json").json["published"]
+    assert authctl("keys", "prune").code == 1  # the wait applies to prune too
+    run = authctl("keys", "prune", "--force", "--json")
+    assert run.code == 0 and run.json["dropped"] == [published]
+    assert [k["kid"] for k in api.call("keys", "jwks.json").body["keys"]] == [signing]
+
+
+def test_keys_sync_jwks_writes_a_missing_public_set_and_list_says_when_it_is_out_of_date(authctl, api, aws):
+    # Given a deployment whose public JWK Set was never written (keys made before it existed)
+    aws["ssm"].delete_parameter(Name=JWKS_PARAMETER)
+    assert api.call("keys", "jwks.json").status == 503  # fails closed, no fallback to the private key
+
+    # When listed / Then the operator is told how to fix it
+    listed = authctl("keys", "list")
+    assert listed.code == 0 and "keys sync-jwks" in listed.err
+
+    # When synced / Then it is a String holding exactly the public keys, and a second sync writes nothing
+    run = authctl("keys", "sync-jwks")
+    assert run.code == 0 and "wrote" in run.out
+    parameter = aws["ssm"].get_parameter(Name=JWKS_PARAMETER)["Parameter"]
+    assert parameter["Type"] == "String" and "PRIVATE" not in parameter["Value"]
+    assert authctl("keys", "list", "--json").json["jwks_in_sync"] is True
+    assert "up to date" in authctl("keys", "sync-jwks").out
+    api.reload()
+    assert api.call("keys", "jwks.json").status == 200
 
 
 def test_keys_rotate_without_a_parameter_exits_1(authctl):

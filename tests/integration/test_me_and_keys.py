@@ -7,7 +7,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jwt
 import pytest
 
-from tests.conftest import ISSUER, KEY_PARAMETER, LambdaContext, cookie_value, load_event, load_handler
+from tests.conftest import (
+    ISSUER,
+    JWKS_PARAMETER,
+    KEY_PARAMETER,
+    LambdaContext,
+    cookie_value,
+    load_event,
+    load_handler,
+    reset_caches,
+)
 
 
 def test_me_returns_the_sanitized_user(api, demo_user):
@@ -100,3 +109,59 @@ def test_asvs5_16_5_3_missing_or_unusable_key_fails_closed_with_503(api, demo_us
     assert answer.status == 503 and answer.error_name == "ServiceUnavailableError" and answer.cookies == []
     assert answer.headers["Retry-After"]
     assert aws["dynamodb"].scan(TableName="SessionsTable")["Items"] == []  # nothing half-written
+
+
+def test_r2_9_jwks_function_serves_the_public_parameter_and_verifiers_need_no_private_key(api, demo_user, aws):
+    # Given a token, then the private keys out of reach (as for roles without SigningKeyReadPolicy)
+    token = api.login().body["jwt"]
+    public = json.loads(aws["ssm"].get_parameter(Name=JWKS_PARAMETER)["Parameter"]["Value"])
+    aws["ssm"].delete_parameter(Name=KEY_PARAMETER)
+
+    # When the JWKS is fetched and the token used, in fresh containers
+    api.reload()
+    reset_caches()
+    jwks = api.call("keys", "jwks.json")
+
+    # Then the JWKS is the public parameter as written, and the verifiers still accept the token
+    assert jwks.status == 200 and jwks.body == public
+    assert jwks.headers["Cache-Control"] == "public, max-age=300"
+    assert api.me(token).status == 200 and api.sessions(token).status == 200
+
+
+@pytest.mark.parametrize(
+    "problem, value",
+    [
+        ("missing", None),
+        ("empty", " "),
+        ("not JSON", "{keys"),
+        ("no keys", '{"keys": []}'),
+        ("not RSA", '{"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]}'),
+        ("private members", "PRIVATE"),
+        ("a kid twice", "TWICE"),
+    ],
+)
+def test_r2_9_missing_or_invalid_public_jwks_fails_closed_with_503_never_the_private_key(
+    api, demo_user, aws, problem, value
+):
+    # Given a token, and the public set broken while the private keys are fine
+    token = api.login().body["jwt"]
+    good = json.loads(aws["ssm"].get_parameter(Name=JWKS_PARAMETER)["Parameter"]["Value"])
+    if value == "PRIVATE":  # what a JWK of the private key would add (RFC 7518 §6.3.2)
+        value = json.dumps({"keys": [{**good["keys"][0], "d": "AQAB", "p": "AQAB", "q": "AQAB"}]})
+    if value == "TWICE":
+        value = json.dumps({"keys": good["keys"] * 2})
+    if value is None:
+        aws["ssm"].delete_parameter(Name=JWKS_PARAMETER)
+    else:
+        aws["ssm"].put_parameter(Name=JWKS_PARAMETER, Value=value, Type="String", Overwrite=True)
+
+    # When the JWKS is fetched and the token used, in fresh containers
+    api.reload()
+    reset_caches()
+    jwks = api.call("keys", "jwks.json")
+    me = api.me(token)
+
+    # Then both answer 503 (the public set is never rebuilt from the private keys)
+    assert jwks.status == 503 and jwks.error_name == "ServiceUnavailableError", problem
+    assert "AQAB" not in json.dumps(jwks.body)  # no key material in the error
+    assert me.status == 503 and me.error_name == "ServiceUnavailableError", problem

@@ -135,13 +135,66 @@ def test_every_function_has_a_role_of_its_own() -> None:
         assert TEMPLATE["Resources"][role]["Type"] == "AWS::IAM::Role"
 
 
-def test_ssm_is_read_only_on_the_signing_key_parameter() -> None:
+PRIVATE_KEYS = "parameter${SigningKeyParameterName}"
+PUBLIC_JWKS = "parameter${SigningKeyParameterName}-jwks"
+
+
+def _ssm_readers(resource_suffix: str) -> set[str]:
+    """Functions with ssm:GetParameter on exactly that parameter (ARN ending in resource_suffix)."""
+    return {
+        fn
+        for fn, statements in function_statements(TEMPLATE).items()
+        for s in statements
+        if "ssm:GetParameter" in _as_list(s["Action"]) and s["Resource"]["Fn::Sub"].endswith(resource_suffix)
+    }
+
+
+def _functions_whose_code(uses: str) -> set[str]:
+    """Logical ids of the functions whose handler module calls ``uses`` (read from functions/)."""
+    return {
+        name
+        for name, fn in _resources(TEMPLATE, FUNCTION).items()
+        if any(uses in path.read_text() for path in (ROOT / fn["Properties"]["CodeUri"]).glob("*.py"))
+    }
+
+
+def test_ssm_is_read_only_on_the_signing_key_and_public_jwks_parameters() -> None:
     for fn, statements in function_statements(TEMPLATE).items():
         for statement in statements:
             actions = _as_list(statement["Action"])
             if any(a.startswith("ssm:") for a in actions):
                 assert actions == ["ssm:GetParameter"], fn
-                assert "parameter${SigningKeyParameterName}" in statement["Resource"]["Fn::Sub"], fn
+                assert statement["Resource"]["Fn::Sub"].endswith((PRIVATE_KEYS, PUBLIC_JWKS)), fn
+
+
+def test_r2_9_least_privilege_only_the_functions_that_sign_read_the_private_keys() -> None:
+    signers = {
+        "LoginFunction",
+        "RegisterFunction",
+        "RefreshFunction",
+        "ChangePasswordFunction",
+        "ResetPasswordFunction",
+    }
+    # the template grants exactly those, and exactly those load the private keys in their code
+    assert _ssm_readers(PRIVATE_KEYS) == signers
+    assert _functions_whose_code("load_key_set(") == signers
+    decrypters = {
+        fn
+        for fn, statements in function_statements(TEMPLATE).items()
+        for s in statements
+        if "kms:Decrypt" in _as_list(s["Action"])
+    }
+    assert decrypters == signers
+
+
+def test_r2_9_least_privilege_the_public_jwks_is_read_apart_by_the_jwks_function_and_the_verifiers() -> None:
+    # the bearer-token verifiers (authlayer.bearer.authenticate) and the JWKS function
+    verifiers = _functions_whose_code("authenticate(")
+    assert verifiers == {"MeFunction", "SessionsFunction", "ChangePasswordFunction"}
+    assert _ssm_readers(PUBLIC_JWKS) == verifiers | {"KeysFunction"}
+    # and logout holds no key policy at all
+    logout = function_statements(TEMPLATE)["LogoutFunction"]
+    assert not [a for s in logout for a in _as_list(s["Action"]) if a.startswith(("ssm:", "kms:"))]
 
 
 def test_mail_is_sent_only_by_the_mailer_and_only_from_the_configured_identity() -> None:
