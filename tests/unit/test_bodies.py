@@ -303,12 +303,16 @@ import boto3
 from moto import mock_aws
 from authlayer.accounts import create_user
 from localdev.template import create_tables, load_template
-from tests.conftest import DEMO_PASSWORD, KEY_PARAMETER, Api, cookie_value, private_key_pem
+from authlayer import jwks
+from authlayer.keys import parse_key_set
+from tests.conftest import DEMO_PASSWORD, JWKS_PARAMETER, KEY_PARAMETER, Api, cookie_value, private_key_pem
 
 statuses = {}
 with mock_aws():
     create_tables(boto3.client("dynamodb"), load_template(root / "template.yaml"))
     boto3.client("ssm").put_parameter(Name=KEY_PARAMETER, Value=private_key_pem(0), Type="SecureString")
+    public = jwks.document(parse_key_set(private_key_pem(0)))
+    boto3.client("ssm").put_parameter(Name=JWKS_PARAMETER, Value=public, Type="String")
     create_user("demo", "Demo@Example.com", DEMO_PASSWORD)
     api = Api()  # the events' own bodies: typical valid requests
     statuses["register"] = api.call("register", "register.json").status
