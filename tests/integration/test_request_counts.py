@@ -25,6 +25,30 @@ def test_login_refresh_and_me_round_trips(api, demo_user, dynamodb_calls):
     assert dynamodb_calls == ["BatchGetItem"]
 
 
+def test_asvs5_6_3_8_unknown_identifier_costs_the_same_requests_as_a_real_account(
+    api, demo_user, dynamodb_calls, monkeypatch
+):
+    """Issue 14 item 5: every attempt claims one counter. A failure costs the same for a real
+    account and an unknown identifier: one lookup, one conditional write, one hash verification.
+    A login counted on a device cookie reads the user once more (the device's claim does not
+    return it) and resets the device's counter in the session write."""
+    from authlayer import passwords
+    from tests.integration.test_login import Spy
+
+    device = cookie_value(api.login(), "__Secure-deviceCookie")
+    hashes: list[str] = []
+    monkeypatch.setattr(passwords, "_hasher", Spy(passwords._hasher, hashes))
+    dynamodb_calls.clear()
+    api.login("demo", "wrong")
+    assert dynamodb_calls == ["Query", "UpdateItem"] and len(hashes) == 1
+    dynamodb_calls.clear()
+    api.login("nobody", "wrong")
+    assert dynamodb_calls == ["Query", "UpdateItem"] and len(hashes) == 2
+    dynamodb_calls.clear()
+    api.login(cookies=[f"__Secure-deviceCookie={device}"])
+    assert dynamodb_calls == ["Query", "UpdateItem", "GetItem", "TransactWriteItems"]
+
+
 def test_recovery_flows_round_trips(api, aws, demo_user, dynamodb_calls):
     from authlayer.dal import mail, queue
     from tests.integration.recovery_helpers import code_from, run_mailer, sent_mail

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from authlayer.config import get_settings
-from authlayer.dal import dynamo, users
+from authlayer.dal import attempts, dynamo, users
 from authlayer.errors import ServiceUnavailableError
 from authlayer.models import Session, User
 
@@ -74,22 +74,26 @@ def _item(s: Session) -> dict[str, Any]:
     )
 
 
-def create(session: Session, verified_hash: str | None = None) -> None:
+def create(session: Session, verified_hash: str | None = None, device_counter: dict[str, Any] | None = None) -> None:
     """Store a new session; after a password login (``verified_hash``), in one transaction with
     the attempt counter's reset, conditional on the password hash still being the one verified.
-    users.PasswordChanged if it is not."""
+    users.PasswordChanged if it is not. ``device_counter``: the key of the device cookie's counter
+    the login was counted on; that one is reset, the account's is left as it is."""
     put = {"TableName": _table(), "Item": _item(session), "ConditionExpression": "attribute_not_exists(pk)"}
     try:
         with dynamo.unavailable_on_failure("create_session"):
             if verified_hash is not None:
-                dynamo.client().transact_write_items(
-                    TransactItems=[{"Put": put}, users.reset_login_attempts_item(session.user_id, verified_hash)]
-                )
+                if device_counter is None:
+                    counter = [users.reset_login_attempts_item(session.user_id, verified_hash)]
+                else:
+                    check = users.password_unchanged_check(session.user_id, verified_hash)
+                    counter = [check, attempts.reset_item(device_counter)]
+                dynamo.client().transact_write_items(TransactItems=[{"Put": put}, *counter])
             else:
                 dynamo.client().put_item(**put)
     except ClientError as error:
         codes = dynamo.cancellation_codes(error)
-        if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+        if len(codes) >= 2 and codes[1] == "ConditionalCheckFailed":
             raise users.PasswordChanged() from None
         raise ServiceUnavailableError() from None  # a 128-bit id collision or a deleted user: retry
 

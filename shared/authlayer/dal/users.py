@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from authlayer.config import get_settings
-from authlayer.dal import dynamo
+from authlayer.dal import attempts, dynamo
 from authlayer.errors import ServiceUnavailableError
 from authlayer.models import User, email_key, username_key
 
@@ -112,6 +112,12 @@ def find_by_identifier(identifier: str) -> User | None:
     return _query_one("by-username", "username_key", username_key(identifier))
 
 
+def identifier_key(identifier: str) -> str:
+    """The identifier normalised as find_by_identifier looks it up: an email case-insensitively,
+    anything else as a username key (the login throttle of unknown identifiers is keyed by it)."""
+    return f"email:{email_key(identifier)}" if "@" in identifier else f"username:{username_key(identifier)}"
+
+
 def _query_one(index: str, attribute: str, value: str) -> User | None:
     with dynamo.unavailable_on_failure("find_user"):
         items = dynamo.client().query(
@@ -201,30 +207,14 @@ def list_all() -> list[User]:
 
 
 def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int) -> User | None:
-    """Count a login attempt *before* the password is checked, atomically (ASVS 4.0.3 2.2.1, 11.1.6).
+    """Count a login attempt on the account *before* the password is checked (dal.attempts.claim).
 
-    Allowed while fewer than ``max_failures`` attempts failed since the last success, then once
-    per ``lockout`` seconds. Parallel guesses cannot all slip through: each one is one conditional
-    ADD, so at most ``max_failures`` hash checks run in a burst. None: the account is cooling down.
-    Otherwise the user as the write left it: a strongly consistent read, so the password is
-    checked against the hash of now, not the index's eventually consistent copy.
+    None: the account is cooling down. Otherwise the user as the write left it: a strongly
+    consistent read, so the password is checked against the hash of now, not the index's
+    eventually consistent copy.
     """
-    try:
-        with dynamo.unavailable_on_failure("claim_login_attempt"):
-            answer = dynamo.client().update_item(
-                TableName=_table(),
-                Key=user_key(user_id),
-                UpdateExpression="ADD failed_logins :one SET last_failed_at = :now",
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(failed_logins) "
-                "OR failed_logins < :max OR last_failed_at <= :edge)",
-                ExpressionAttributeValues=dynamo.to_values(
-                    {":one": 1, ":now": now, ":max": max_failures, ":edge": now - lockout}
-                ),
-                ReturnValues="ALL_NEW",
-            )
-    except ClientError:  # only ConditionalCheckFailed gets past unavailable_on_failure
-        return None
-    return to_user(answer["Attributes"])
+    claimed = attempts.claim(user_key(user_id), now, max_failures, lockout, must_exist=True)
+    return to_user(claimed.item) if claimed.item is not None else None
 
 
 def reset_login_attempts_item(user_id: str, verified_hash: str) -> dict[str, Any]:
@@ -238,5 +228,18 @@ def reset_login_attempts_item(user_id: str, verified_hash: str) -> dict[str, Any
             "UpdateExpression": "SET failed_logins = :zero",
             "ConditionExpression": "attribute_exists(pk) AND password_hash = :verified",
             "ExpressionAttributeValues": dynamo.to_values({":zero": 0, ":verified": verified_hash}),
+        }
+    }
+
+
+def password_unchanged_check(user_id: str, verified_hash: str) -> dict[str, Any]:
+    """A TransactWriteItems ConditionCheck: the password hash is still the one a login verified
+    (as reset_login_attempts_item, for a login counted on a device's counter, not the account's)."""
+    return {
+        "ConditionCheck": {
+            "TableName": _table(),
+            "Key": user_key(user_id),
+            "ConditionExpression": "attribute_exists(pk) AND password_hash = :verified",
+            "ExpressionAttributeValues": dynamo.to_values({":verified": verified_hash}),
         }
     }

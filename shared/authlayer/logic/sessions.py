@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from authlayer import clock, refresh_tokens
 from authlayer.config import Settings
@@ -24,12 +25,17 @@ class Renewed:
 
 
 def start(
-    settings: Settings, user_id: str, user_agent: str, ip: str, verified_hash: str | None = None
+    settings: Settings,
+    user_id: str,
+    user_agent: str,
+    ip: str,
+    verified_hash: str | None = None,
+    device_counter: dict[str, Any] | None = None,
 ) -> Renewed:
     """A new session (a new token family) for a successful login (ASVS 4.0.3 3.2.1).
 
     ``verified_hash``: the password hash a login checked; the session is only written while it is
-    still the user's (dal.users.PasswordChanged otherwise)."""
+    still the user's (dal.users.PasswordChanged otherwise). ``device_counter``: see dal.sessions.create."""
     now = clock.now()
     session_id = refresh_tokens.new_session_id()
     token = refresh_tokens.new_token(session_id)
@@ -47,7 +53,7 @@ def start(
         user_agent=user_agent,
         ip=ip,
     )
-    store.create(session, verified_hash)
+    store.create(session, verified_hash, device_counter)
     return Renewed(session, token)
 
 
