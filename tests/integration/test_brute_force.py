@@ -129,3 +129,12 @@ def test_asvs5_6_3_8_throttle_key_follows_the_signing_key_at_rotation(api, aws, 
         settings_env()
         api.login("nobody", "wrong")
     assert sorted(i["failed_logins"]["N"] for i in throttle_items(aws)) == ["1", "1"]
+
+
+@pytest.mark.parametrize("identifier", ["nobody", "demo"])
+def test_asvs5_16_5_counter_write_failing_is_503_for_both_and_counts_nothing(api, demo_user, aws, identifier):
+    from tests.integration.test_faults import FailingCall, assert_unavailable
+
+    with FailingCall("UpdateItem", "ThrottlingException"):
+        assert_unavailable(api.login(identifier, "wrong"))
+    assert throttle_items(aws) == [] and "failed_logins" not in user_item(aws, demo_user)
