@@ -112,6 +112,34 @@ def find_by_identifier(identifier: str) -> User | None:
     return _query_one("by-username", "username_key", username_key(identifier))
 
 
+def find_id_for_login(identifier: str) -> str | None:
+    """The id of the user an identifier names, from the uniqueness guards: one strongly
+    consistent key read for every identifier, found or not (ASVS 5.0 6.3.8: a Query on a miss
+    and a second one for '@' identifiers, as find_by_identifier does, would tell an unknown
+    address by its request count). With '@' both guards are read at once and the email wins
+    (catalogue 28: imported usernames may contain '@'). Login needs only the id: the attempt
+    counter's write returns the user."""
+    keys = [{"pk": {"S": f"USERNAME#{username_key(identifier)}"}}]
+    if "@" in identifier:
+        keys.insert(0, {"pk": {"S": f"EMAIL#{email_key(identifier)}"}})
+    table = _table()
+    with dynamo.unavailable_on_failure("find_user_id"):
+        if len(keys) == 1:
+            item = dynamo.client().get_item(TableName=table, Key=keys[0], ConsistentRead=True).get("Item")
+            found = [item] if item else []
+        else:
+            answer = dynamo.client().batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+            if answer.get("UnprocessedKeys"):
+                raise ServiceUnavailableError()  # throttled part of the batch: fail closed, client retries
+            found = answer.get("Responses", {}).get(table, [])
+    by_key = {item["pk"]["S"]: item for item in found}
+    for key in keys:
+        guard = by_key.get(key["pk"]["S"])
+        if guard and "user_id" in guard:
+            return str(guard["user_id"]["S"])
+    return None
+
+
 def identifier_key(identifier: str) -> str:
     """The identifier normalised as find_by_identifier looks it up: an email case-insensitively,
     anything else as a username key (the login throttle of unknown identifiers is keyed by it)."""

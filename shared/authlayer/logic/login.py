@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from authlayer import accounts, clock, derived_keys, device_cookies, passwords
 from authlayer.config import Settings
@@ -32,31 +32,28 @@ def login(
     """Check the password, start a session; also the browser's new device cookie value.
 
     Every attempt is counted before the password is checked, on exactly one counter: the device
-    cookie's (a valid one, for this user), else the account's, else the identifier's throttle item
-    when there is no password account, so an unknown identifier answers exactly like a real one
-    (statuses, headers, one conditional write, one hash verification; ASVS 5.0 6.3.8).
+    cookie's (a valid one, for this user), else the account's, else, when no user has the
+    identifier, the identifier's throttle item; so an unknown identifier answers exactly like a
+    real one (statuses, headers, one key read and one conditional write, one hash verification;
+    ASVS 5.0 6.3.8). A user without a password is counted on its account and fails the same way.
     """
     now = clock.now()
-    user = user_store.find_by_identifier(body.identifier)
-    if user is None or not user.password_hash:
+    user_id = user_store.find_id_for_login(body.identifier)
+    if user_id is None:
         mac = hmac.new(derived_keys.current(keys, derived_keys.LOGIN_THROTTLE), _normalised(body), hashlib.sha256)
         _counted(settings, attempts.throttle_key(mac.hexdigest()), now, None)
-        passwords.burn_verification(body.password)  # same cost as a real user (ASVS 5.0 6.3.8)
-        count("LoginFailed")
-        logger.info("login failed", extra={"reason": "unknown identifier"})
-        raise invalid_credentials()
+        _fail_without_account(body)
     device = device_cookies.verify(keys, device_cookie)
-    device_counter = attempts.device_key(device.counter_id) if device and device.user_id == user.id else None
+    device_counter = attempts.device_key(device.counter_id) if device and device.user_id == user_id else None
     if device_counter is not None:
-        _counted(settings, device_counter, now, user.id)
-        # As the account's claim does with its write: the password is checked against the hash
-        # of now, not the index's eventually consistent copy.
-        user = user_store.get(user.id)
-        if user is None or not user.password_hash:
-            passwords.burn_verification(body.password)
-            raise invalid_credentials()
+        _counted(settings, device_counter, now, user_id)
+        # As the account's claim does with its write: a strongly consistent read, so the password
+        # is checked against the hash of now.
+        user = user_store.get(user_id)
     else:
-        user = user_store.to_user(_counted(settings, user_store.user_key(user.id), now, user.id, account=True))
+        user = user_store.to_user(_counted(settings, user_store.user_key(user_id), now, user_id, account=True))
+    if user is None or not user.password_hash:  # deleted meanwhile, or no password to log in with
+        _fail_without_account(body)
     if not passwords.verify_password(body.password, user.password_hash):
         count("LoginFailed")
         logger.info(
@@ -89,6 +86,13 @@ def login(
     )
     # A new nonce at every success (OWASP: "issue new device cookie"); the old one's counter is gone.
     return user, renewed, device_cookies.issue(keys, user.id)
+
+
+def _fail_without_account(body: LoginBody) -> NoReturn:
+    passwords.burn_verification(body.password)  # same cost as a real user (ASVS 5.0 6.3.8)
+    count("LoginFailed")
+    logger.info("login failed", extra={"reason": "unknown identifier"})
+    raise invalid_credentials()
 
 
 def _normalised(body: LoginBody) -> bytes:
