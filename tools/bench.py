@@ -243,6 +243,7 @@ def make_fixtures(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         item = {"pk": f"CODE#{hashed}", "user_id": user.id, "purpose": purpose, "expires_at": now + 3600}
         code_items[f"GetItem:CODE#{hashed}"] = {"Item": dynamo.to_item(item)}
     user_record, session_record = user_item(user), session_item(session)
+    email_guard = dynamo.to_item({"pk": f"EMAIL#{user.email}", "user_id": user.id})
     user_record.update(dynamo.to_item(codes_of_user))
     responses = {
         "GetParameter": {
@@ -263,7 +264,8 @@ def make_fixtures(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         "SendMessage": {"MessageId": "5fea7756-0ea4-451a-a703-a558b933e274"},
         "SendEmail": {"MessageId": "0100018c-bench"},
         "BatchGetItem": {
-            "Responses": {env["SESSIONS_TABLE"]: [session_record], env["USERS_TABLE"]: [user_record]},
+            # me reads the user (the first item); login reads the uniqueness guards (by key).
+            "Responses": {env["SESSIONS_TABLE"]: [session_record], env["USERS_TABLE"]: [user_record, email_guard]},
             "UnprocessedKeys": {},
         },
         "Query:by-email": {"Items": [user_record], "Count": 1, "ScannedCount": 1},

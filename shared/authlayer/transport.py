@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlayer import access_tokens, clock, errors
+from authlayer import access_tokens, clock, device_cookies, errors
 from authlayer.config import Settings
 from authlayer.http import BODY_MODE_HEADER, Request, Response
 from authlayer.keys import KeySet
@@ -91,8 +91,15 @@ def clear_cookie(settings: Settings) -> str:
     return _cookie(settings, settings.cookie_name, "", 0)
 
 
-def _cookie(settings: Settings, name: str, value: str, max_age: int) -> str:
-    parts = [f"{name}={value}", f"Path={settings.cookie_path}", f"Max-Age={max_age}", "HttpOnly"]
+def set_device_cookie(settings: Settings, value: str) -> str:
+    """The login's device cookie (authlayer.device_cookies): login path only, otherwise like the
+    refresh cookie (Secure, SameSite: Strict unless a cross-site front end needs COOKIE_SAMESITE)."""
+    name = device_cookies.name(settings.cookie_secure)
+    return _cookie(settings, name, value, device_cookies.MAX_AGE, path=device_cookies.PATH)
+
+
+def _cookie(settings: Settings, name: str, value: str, max_age: int, path: str | None = None) -> str:
+    parts = [f"{name}={value}", f"Path={path or settings.cookie_path}", f"Max-Age={max_age}", "HttpOnly"]
     parts.append(f"SameSite={settings.cookie_samesite}")
     if settings.cookie_secure:
         parts.append("Secure")

@@ -96,7 +96,7 @@ def test_asvs5_16_5_r2_7_login_counter_conflicting_with_a_transaction_is_retried
         answer = api.login()
     assert answer.status == 200 and answer.body["jwt"]
     assert fault.failed == 2 and dynamodb_calls == [
-        "Query",
+        "GetItem",  # the USERNAME# guard: login's lookup by key (item 5)
         "UpdateItem",
         "UpdateItem",
         "UpdateItem",

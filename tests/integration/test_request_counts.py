@@ -15,14 +15,44 @@ def dynamodb_calls(api):
 
 
 def test_login_refresh_and_me_round_trips(api, demo_user, dynamodb_calls):
-    login = api.login("demo@example.com")
-    assert dynamodb_calls == ["Query", "UpdateItem", "TransactWriteItems"]
+    login = api.login("demo@example.com")  # both guards at once, the counter (returns the user), the session
+    assert dynamodb_calls == ["BatchGetItem", "UpdateItem", "TransactWriteItems"]
     dynamodb_calls.clear()
     refreshed = api.refresh_cookie(cookie_value(login))
     assert dynamodb_calls == ["GetItem", "TransactWriteItems"]
     dynamodb_calls.clear()
     api.me(refreshed.body["jwt"])
     assert dynamodb_calls == ["BatchGetItem"]
+
+
+def test_asvs5_6_3_8_unknown_identifier_costs_the_same_requests_as_a_real_account(
+    api, demo_user, dynamodb_calls, monkeypatch
+):
+    """Issue 14 item 5: every attempt claims one counter. A failure costs the same for a real
+    account and an unknown identifier, of either shape: one key read, one conditional write, one
+    hash verification.
+    A login counted on a device cookie reads the user once more (the device's claim does not
+    return it) and resets the device's counter in the session write."""
+    from authlayer import passwords
+    from tests.integration.test_login import Spy
+
+    device = cookie_value(api.login(), "__Secure-deviceCookie")
+    hashes: list[str] = []
+    monkeypatch.setattr(passwords, "_hasher", Spy(passwords._hasher, hashes))
+    for identifier, unknown, lookup in [
+        ("demo", "nobody", "GetItem"),
+        ("demo@example.com", "nobody@example.com", "BatchGetItem"),  # email and username guards at once
+    ]:
+        dynamodb_calls.clear()
+        api.login(identifier, "wrong")
+        real = list(dynamodb_calls)
+        dynamodb_calls.clear()
+        api.login(unknown, "wrong")
+        assert real == dynamodb_calls == [lookup, "UpdateItem"]
+    assert len(hashes) == 4  # one verification each
+    dynamodb_calls.clear()
+    api.login(cookies=[f"__Secure-deviceCookie={device}"])
+    assert dynamodb_calls == ["GetItem", "UpdateItem", "GetItem", "TransactWriteItems"]  # guard, device, user, session
 
 
 def test_recovery_flows_round_trips(api, aws, demo_user, dynamodb_calls):

@@ -8,6 +8,7 @@ a ConditionCheck on the user (not blocked, not deleted, session not ended by a p
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -92,19 +93,19 @@ def put_request(session: Session) -> dict[str, Any]:
     return {"Put": {"TableName": _table(), "Item": _item(session), "ConditionExpression": "attribute_not_exists(pk)"}}
 
 
-def create(session: Session, user_update: dict[str, Any] | None = None) -> None:
-    """Store a new session; with ``user_update`` (a conditional Update of the user item from
-    dal.users: the login's counter reset, or change-password's new hash), in one transaction.
-    users.PasswordChanged if that update's condition (the password hash verified) failed."""
+def create(session: Session, user_writes: Sequence[dict[str, Any]] = ()) -> None:
+    """Store a new session; with ``user_writes`` (from dal.users / dal.attempts: the login's
+    counter reset, or change-password's new hash, the first of them conditional on the password
+    hash being the one verified), in one transaction. users.PasswordChanged if that condition failed."""
     put = put_request(session)
     try:
-        if user_update is not None:
-            dynamo.transact_write("create_session", [put, user_update])
+        if user_writes:
+            dynamo.transact_write("create_session", [put, *user_writes])
         else:
             dynamo.write("create_session", "put_item", put["Put"])
     except ClientError as error:
         codes = dynamo.cancellation_codes(error)
-        if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+        if len(codes) >= 2 and codes[1] == "ConditionalCheckFailed":
             raise users.PasswordChanged() from None
         raise ServiceUnavailableError() from None  # a 128-bit id collision or a deleted user: retry
 

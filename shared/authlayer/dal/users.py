@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from authlayer.config import get_settings
-from authlayer.dal import dynamo
+from authlayer.dal import attempts, dynamo
 from authlayer.errors import ServiceUnavailableError
 from authlayer.models import User, email_key, username_key
 
@@ -114,6 +114,40 @@ def find_by_identifier(identifier: str) -> User | None:
     return _query_one("by-username", "username_key", username_key(identifier))
 
 
+def find_id_for_login(identifier: str) -> str | None:
+    """The id of the user an identifier names, from the uniqueness guards: one strongly
+    consistent key read for every identifier, found or not (ASVS 5.0 6.3.8: a Query on a miss
+    and a second one for '@' identifiers, as find_by_identifier does, would tell an unknown
+    address by its request count). With '@' both guards are read at once and the email wins
+    (catalogue 28: imported usernames may contain '@'). Login needs only the id: the attempt
+    counter's write returns the user."""
+    keys = [{"pk": {"S": f"USERNAME#{username_key(identifier)}"}}]
+    if "@" in identifier:
+        keys.insert(0, {"pk": {"S": f"EMAIL#{email_key(identifier)}"}})
+    table = _table()
+    with dynamo.unavailable_on_failure("find_user_id"):
+        if len(keys) == 1:
+            item = dynamo.client().get_item(TableName=table, Key=keys[0], ConsistentRead=True).get("Item")
+            found = [item] if item else []
+        else:
+            answer = dynamo.client().batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+            if answer.get("UnprocessedKeys"):
+                raise ServiceUnavailableError()  # throttled part of the batch: fail closed, client retries
+            found = answer.get("Responses", {}).get(table, [])
+    by_key = {item["pk"]["S"]: item for item in found}
+    for key in keys:
+        guard = by_key.get(key["pk"]["S"])
+        if guard and "user_id" in guard:
+            return str(guard["user_id"]["S"])
+    return None
+
+
+def identifier_key(identifier: str) -> str:
+    """The identifier normalised as find_by_identifier looks it up: an email case-insensitively,
+    anything else as a username key (the login throttle of unknown identifiers is keyed by it)."""
+    return f"email:{email_key(identifier)}" if "@" in identifier else f"username:{username_key(identifier)}"
+
+
 def _query_one(index: str, attribute: str, value: str) -> User | None:
     with dynamo.unavailable_on_failure("find_user"):
         items = dynamo.client().query(
@@ -200,35 +234,14 @@ def list_all() -> list[User]:
 
 
 def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int) -> User | None:
-    """Count a login attempt *before* the password is checked, atomically (ASVS 4.0.3 2.2.1, 11.1.6).
+    """Count a login attempt on the account *before* the password is checked (dal.attempts.claim).
 
-    Allowed while fewer than ``max_failures`` attempts failed since the last success, then once
-    per ``lockout`` seconds. Parallel guesses cannot all slip through: each one is one conditional
-    ADD, so at most ``max_failures`` hash checks run in a burst. None: the account is cooling down.
-    Otherwise the user as the write left it: a strongly consistent read, so the password is
-    checked against the hash of now, not the index's eventually consistent copy.
+    None: the account is cooling down. Otherwise the user as the write left it: a strongly
+    consistent read, so the password is checked against the hash of now, not the index's
+    eventually consistent copy.
     """
-    try:
-        # Racing a transaction on the user item (a refresh's ConditionCheck, a login's session
-        # write) is TransactionConflictException: nothing was counted, so write() sends it again.
-        answer = dynamo.write(
-            "claim_login_attempt",
-            "update_item",
-            dict(
-                TableName=_table(),
-                Key=user_key(user_id),
-                UpdateExpression="ADD failed_logins :one SET last_failed_at = :now",
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(failed_logins) "
-                "OR failed_logins < :max OR last_failed_at <= :edge)",
-                ExpressionAttributeValues=dynamo.to_values(
-                    {":one": 1, ":now": now, ":max": max_failures, ":edge": now - lockout}
-                ),
-                ReturnValues="ALL_NEW",
-            ),
-        )
-    except ClientError:  # only ConditionalCheckFailed gets past write()
-        return None
-    return to_user(answer["Attributes"])
+    claimed = attempts.claim(user_key(user_id), now, max_failures, lockout, must_exist=True)
+    return to_user(claimed.item) if claimed.item is not None else None
 
 
 def password_change_item(
@@ -262,5 +275,18 @@ def reset_login_attempts_item(user_id: str, verified_hash: str) -> dict[str, Any
             "UpdateExpression": "SET failed_logins = :zero",
             "ConditionExpression": "attribute_exists(pk) AND password_hash = :verified",
             "ExpressionAttributeValues": dynamo.to_values({":zero": 0, ":verified": verified_hash}),
+        }
+    }
+
+
+def password_unchanged_check(user_id: str, verified_hash: str) -> dict[str, Any]:
+    """A TransactWriteItems ConditionCheck: the password hash is still the one a login verified
+    (as reset_login_attempts_item, for a login counted on a device's counter, not the account's)."""
+    return {
+        "ConditionCheck": {
+            "TableName": _table(),
+            "Key": user_key(user_id),
+            "ConditionExpression": "attribute_exists(pk) AND password_hash = :verified",
+            "ExpressionAttributeValues": dynamo.to_values({":verified": verified_hash}),
         }
     }

@@ -120,7 +120,7 @@ def change_password(
     renewed = sessions.new_session(settings, user.id, user_agent, ip, created_ms=not_before)
     change = user_store.password_change_item(user.id, claimed.password_hash, new_hash, not_before, iso(clock.now()))
     try:
-        session_store.create(renewed.session, change)
+        session_store.create(renewed.session, [change])
     except user_store.PasswordChanged:  # a reset or another change landed since the check
         raise ValidationError(INVALID_CURRENT_PASSWORD) from None
     logger.info("password changed", extra={"user_id": user.id, "session_id": renewed.session.id})

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+import hmac
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from authlayer import accounts, clock, passwords
+from authlayer import accounts, clock, derived_keys, device_cookies, passwords
 from authlayer.config import Settings
+from authlayer.dal import attempts
 from authlayer.dal import users as user_store
 from authlayer.errors import ApplicationError, RateLimitError, ServiceUnavailableError, invalid_credentials
 from authlayer.logic import sessions
@@ -14,27 +17,48 @@ from authlayer.observability import count, logger
 
 if TYPE_CHECKING:
     from authlayer.bodies import LoginBody, RegisterBody
+    from authlayer.keys import KeySet
 
 
-def login(settings: Settings, body: LoginBody, user_agent: str, ip: str) -> tuple[User, sessions.Renewed]:
-    user = user_store.find_by_identifier(body.identifier)
-    if user is None or not user.password_hash:
-        passwords.burn_verification(body.password)  # same cost as a real user (ASVS 5.0 6.3.8)
-        count("LoginFailed")
-        logger.info("login failed", extra={"reason": "unknown identifier"})
-        raise invalid_credentials()
-    # The claim's write returns the user strongly consistent: the index read above may predate
-    # a password change or reset, and the password is checked against the hash of now.
-    claimed = user_store.claim_login_attempt(user.id, clock.now(), settings.login_max_failures, settings.login_lockout)
-    if claimed is None:
-        count("LoginThrottled")
-        logger.warning("login throttled", extra={"user_id": user.id})
-        retry_after = max(1, user.last_failed_at + settings.login_lockout - clock.now())
-        raise RateLimitError("Too many login attempts, please try again later", retry_after)
-    user = claimed
+# How long a THROTTLE# or DEVICE# counter outlives its last attempt before DynamoDB's TTL may
+# delete it. An account's own counter never expires; 30 days makes the difference observable
+# only to someone who waits a month between two probes of one identifier (docs/security.md).
+COUNTER_TTL = 30 * 24 * 3600
+
+
+def login(
+    settings: Settings, body: LoginBody, user_agent: str, ip: str, keys: KeySet, device_cookie: str | None = None
+) -> tuple[User, sessions.Renewed, str]:
+    """Check the password, start a session; also the browser's new device cookie value.
+
+    Every attempt is counted before the password is checked, on exactly one counter: the device
+    cookie's (a valid one, for this user), else the account's, else, when no user has the
+    identifier, the identifier's throttle item; so an unknown identifier answers exactly like a
+    real one (statuses, headers, one key read and one conditional write, one hash verification;
+    ASVS 5.0 6.3.8). A user without a password is counted on its account and fails the same way.
+    """
+    now = clock.now()
+    user_id = user_store.find_id_for_login(body.identifier)
+    if user_id is None:
+        mac = hmac.new(derived_keys.current(keys, derived_keys.LOGIN_THROTTLE), _normalised(body), hashlib.sha256)
+        _counted(settings, attempts.throttle_key(mac.hexdigest()), now, None)
+        _fail_without_account(body)
+    device = device_cookies.verify(keys, device_cookie)
+    device_counter = attempts.device_key(device.counter_id) if device and device.user_id == user_id else None
+    if device_counter is not None:
+        _counted(settings, device_counter, now, user_id)
+        # As the account's claim does with its write: a strongly consistent read, so the password
+        # is checked against the hash of now.
+        user = user_store.get(user_id)
+    else:
+        user = user_store.to_user(_counted(settings, user_store.user_key(user_id), now, user_id, account=True))
+    if user is None or not user.password_hash:  # deleted meanwhile, or no password to log in with
+        _fail_without_account(body)
     if not passwords.verify_password(body.password, user.password_hash):
         count("LoginFailed")
-        logger.info("login failed", extra={"user_id": user.id, "reason": "wrong password"})
+        logger.info(
+            "login failed", extra={"user_id": user.id, "reason": "wrong password", "device": bool(device_counter)}
+        )
         raise invalid_credentials()
     # Checked only after the password, and before any token exists (the tutorial issued first).
     if not user.confirmed:
@@ -47,7 +71,9 @@ def login(settings: Settings, body: LoginBody, user_agent: str, ip: str) -> tupl
             user.password_hash = new_hash
             logger.info("password hash upgraded", extra={"user_id": user.id})
     try:
-        renewed = sessions.start(settings, user.id, user_agent, ip, verified_hash=user.password_hash)
+        renewed = sessions.start(
+            settings, user.id, user_agent, ip, verified_hash=user.password_hash, device_counter=device_counter
+        )
     except user_store.PasswordChanged:
         # A change or reset landed after the check: the password verified is no longer the
         # account's, so no session may come of it (ASVS 5.0 7.4.3).
@@ -55,8 +81,43 @@ def login(settings: Settings, body: LoginBody, user_agent: str, ip: str) -> tupl
         logger.info("login failed", extra={"user_id": user.id, "reason": "password changed meanwhile"})
         raise invalid_credentials() from None
     count("LoginSucceeded")
-    logger.info("login succeeded", extra={"user_id": user.id, "session_id": renewed.session.id})
-    return user, renewed
+    logger.info(
+        "login succeeded", extra={"user_id": user.id, "session_id": renewed.session.id, "device": bool(device_counter)}
+    )
+    # A new nonce at every success (OWASP: "issue new device cookie"); the old one's counter is gone.
+    return user, renewed, device_cookies.issue(keys, user.id)
+
+
+def _fail_without_account(body: LoginBody) -> NoReturn:
+    passwords.burn_verification(body.password)  # same cost as a real user (ASVS 5.0 6.3.8)
+    count("LoginFailed")
+    logger.info("login failed", extra={"reason": "unknown identifier"})
+    raise invalid_credentials()
+
+
+def _normalised(body: LoginBody) -> bytes:
+    return user_store.identifier_key(body.identifier).encode("utf-8", "surrogatepass")
+
+
+def _counted(
+    settings: Settings, key: dict[str, Any], now: int, user_id: str | None, account: bool = False
+) -> dict[str, Any]:
+    """Claim one attempt on ``key`` (the item as written), or 429 with Retry-After: the same answer
+    for every kind of counter, so none tells which one it was. ``account``: the user item, which
+    must exist and never expires; the other counters are created on demand, with a TTL."""
+    limits = (settings.login_max_failures, settings.login_lockout)
+    if account:
+        claim = attempts.claim(key, now, *limits, must_exist=True)
+    else:
+        claim = attempts.claim(key, now, *limits, expires_at=now + COUNTER_TTL)
+    if claim.item is None:
+        count("LoginThrottled")
+        logger.warning("login throttled", extra={"user_id": user_id, "counter": key["pk"]["S"].split("#", 1)[0]})
+        raise RateLimitError(
+            "Too many login attempts, please try again later",
+            max(1, claim.last_failed_at + settings.login_lockout - now),
+        )
+    return claim.item
 
 
 def _create(settings: Settings, body: RegisterBody, confirmed: bool, session: Session | None = None) -> User:

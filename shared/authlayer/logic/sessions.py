@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from authlayer import clock, refresh_tokens
 from authlayer.config import Settings
+from authlayer.dal import attempts
 from authlayer.dal import sessions as store
 from authlayer.dal import users as user_store
 from authlayer.dal.sessions import WriteResult
@@ -25,14 +27,26 @@ class Renewed:
         return min(self.session.idle_expires_at, self.session.absolute_expires_at) - now
 
 
-def start(settings: Settings, user_id: str, user_agent: str, ip: str, verified_hash: str | None = None) -> Renewed:
+def start(
+    settings: Settings,
+    user_id: str,
+    user_agent: str,
+    ip: str,
+    verified_hash: str | None = None,
+    device_counter: dict[str, Any] | None = None,
+) -> Renewed:
     """A new session (a new token family) for a successful login (ASVS 4.0.3 3.2.1).
 
     ``verified_hash``: the password hash a login checked; the session is only written while it is
-    still the user's (dal.users.PasswordChanged otherwise)."""
+    still the user's (dal.users.PasswordChanged otherwise). ``device_counter``: the key of the
+    device cookie's counter the login was counted on; that one is reset, the account's is left."""
     renewed = new_session(settings, user_id, user_agent, ip)
-    counter_reset = user_store.reset_login_attempts_item(user_id, verified_hash) if verified_hash else None
-    store.create(renewed.session, counter_reset)
+    writes: list[dict[str, Any]] = []
+    if verified_hash and device_counter is None:
+        writes = [user_store.reset_login_attempts_item(user_id, verified_hash)]
+    elif verified_hash and device_counter is not None:
+        writes = [user_store.password_unchanged_check(user_id, verified_hash), attempts.reset_item(device_counter)]
+    store.create(renewed.session, writes)
     return renewed
 
 
