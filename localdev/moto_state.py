@@ -12,6 +12,7 @@ covers every call made here, so an upgrade that changes them fails there first.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -56,8 +57,25 @@ def get_item(table: str, key: Mapping[str, Any]) -> Item | None:
     return None if found is None else dict(found.to_json()["Attributes"])
 
 
+def _binary_decoded(value: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB JSON as moto's request parser hands it to the backend: B and BS as bytes.
+
+    A base64 text where moto keeps bytes would never equal the same value in a condition.
+    """
+    ((kind, inner),) = value.items()
+    if kind == "B":
+        return {"B": base64.b64decode(inner) if isinstance(inner, str) else inner}
+    if kind == "BS":
+        return {"BS": [base64.b64decode(v) if isinstance(v, str) else v for v in inner]}
+    if kind == "M":
+        return {"M": {k: _binary_decoded(v) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_binary_decoded(v) for v in inner]}
+    return value
+
+
 def put_item(table: str, item: Item) -> None:
-    _dynamodb().put_item(table, item)
+    _dynamodb().put_item(table, {name: _binary_decoded(value) for name, value in item.items()})
 
 
 def delete_item(table: str, key: Item) -> None:

@@ -78,8 +78,7 @@ class StateStore:
     # --- one runner per state directory ---
 
     def acquire(self) -> None:
-        # 0700/0600: the files hold password hashes and the private signing key.
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._make_directory()
         fd = os.open(self.directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -87,6 +86,10 @@ class StateStore:
             os.close(fd)
             raise StateError(f"{self.directory} is in use by another runner: stop it first") from None
         self._lock_fd = fd
+
+    def _make_directory(self) -> None:
+        # 0700/0600: the files hold password hashes and the private signing key.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def release(self) -> None:
         if self.journal is not None:
@@ -131,7 +134,7 @@ class StateStore:
 
     def _parse_snapshot(self, parsed: _Parsed, definitions: Mapping[str, Mapping[str, Any]]) -> None:
         if not self.snapshot.exists():
-            raise StateError(f"{self.journal_path} has no {self.snapshot.name} beside it; {CLEAN_HINT}.")
+            return  # a first run that died before its first snapshot: its journal starts from nothing
         records = self._records(self.snapshot)
         _, header = next(records, (0, {}))
         if header.get("format") != FORMAT or header.get("version") != VERSION:
@@ -238,6 +241,7 @@ class StateStore:
                 messages=sum(len(m) for m in parsed.queues.values()),
                 journal_lines=parsed.journal_lines,
             )
+        self._make_directory()
         self.journal = Journal(self.journal_path, parsed.seq if parsed else 0)
         self.journal.remember_queues()
         self.loaded = True
