@@ -107,7 +107,7 @@ def state_line(store: StateStore | None, loaded: Loaded | None, env: dict[str, s
     return (
         f"State: loaded from {store.directory}: {users} users, {sessions} sessions "
         f"({sum(loaded.items.values())} items, {loaded.parameters} SSM parameters, {loaded.messages} queued "
-        f"messages; {loaded.journal_lines} journal lines replayed). {CLEAN_HINT}."
+        f"messages; {loaded.journal_lines} journal lines replayed; in {loaded.seconds:.2f} s). {CLEAN_HINT}."
     )
 
 

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,7 @@ class Loaded:
     parameters: int = 0
     messages: int = 0
     journal_lines: int = 0
+    seconds: float = 0.0  # reading, checking and loading both files
 
 
 @dataclass
@@ -221,6 +223,7 @@ class StateStore:
 
         Opens the journal: every write moto answers from here on is kept.
         """
+        started = time.perf_counter()
         parsed = self._parse(definitions)
         loaded = None
         if parsed is not None:
@@ -240,6 +243,7 @@ class StateStore:
                 parameters=len(parsed.parameters),
                 messages=sum(len(m) for m in parsed.queues.values()),
                 journal_lines=parsed.journal_lines,
+                seconds=time.perf_counter() - started,
             )
         self._make_directory()
         self.journal = Journal(self.journal_path, parsed.seq if parsed else 0)

@@ -6,6 +6,8 @@ kill -9 is SIGKILL to the group.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import signal
@@ -76,10 +78,10 @@ def test_users_sessions_and_the_signing_key_survive_ctrl_c_kill_9_and_only_make_
 ) -> None:
     state_dir = tmp_path / "state"
 
-    def start() -> Runner:
+    def start(**settings: str) -> Runner:
         # The same port each time, as `make dev` uses 3000 (the issuer stays the same); a random
         # demo password (DEMO_PASSWORD empty), so the kept one can be told from a new one.
-        return start_in_group(state_dir, port=port, DEMO_PASSWORD="")
+        return start_in_group(state_dir, port=port, DEMO_PASSWORD="", **settings)
 
     # Given a runner where alice registered and logged in
     first = start()
@@ -113,11 +115,15 @@ def test_users_sessions_and_the_signing_key_survive_ctrl_c_kill_9_and_only_make_
     finally:
         assert signal_group(second, signal.SIGKILL) == -signal.SIGKILL
 
-    # Then after a start the writes are there: bob logs in, and the last rotation holds
-    third = start()
+    # Then after a start (with a setting changed) the writes are there: bob logs in, and the last
+    # rotation holds; the changed setting applies, since settings are not state
+    third = start(ACCESS_TOKEN_TTL="123s")
     try:
         assert re.search(r"3 users, .*journal lines replayed", state_banner(third)), state_banner(third)
-        assert log_in(third, "bob", BOB["password"])[0] == 200
+        status, bobs_jwt, _ = log_in(third, "bob", BOB["password"])
+        assert status == 200
+        claims = json.loads(base64.urlsafe_b64decode(bobs_jwt.split(".")[1] + "=="))
+        assert claims["exp"] - claims["iat"] == 123
         assert refresh(third, last_cookie)[0] == 200
         # make dev-clean refuses to pull the state from under a running runner
         refused = dev_clean(state_dir)
