@@ -231,9 +231,10 @@ class StateStore:
             if missing:
                 names = ", ".join(sorted(missing))
                 raise StateError(f"queue(s) {names} in the state but not in template.yaml; {CLEAN_HINT}.")
-            for table, found in parsed.items.items():
-                for item in found.values():
-                    moto_state.put_item(table, item)
+            with moto_state.bulk_load():
+                for table, found in parsed.items.items():
+                    for item in found.values():
+                        moto_state.put_item(table, item)
             for name, history in parsed.parameters.items():
                 moto_state.put_parameter_history(name, history)
             for queue, messages in parsed.queues.items():

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.backends import get_backend
+from moto.dynamodb.models.dynamo_type import LimitedSizeDict
 
 from localdev.state import CLEAN_HINT, StateError, StateStore, clean
 from localdev.template import REGION, create_queues, create_tables, load_template, table_definitions
@@ -69,6 +70,7 @@ def test_a_snapshot_round_trip_keeps_items_binary_values_parameter_versions_and_
     # Then everything is back, down to the binary attribute and the parameter's version
     assert loaded is not None
     assert loaded.items == {"UsersTable": 1, "SessionsTable": 1}
+    assert LimitedSizeDict.__setitem__ is not dict.__setitem__  # moto's size check is back
     session = aws["dynamodb"].get_item(TableName="SessionsTable", Key={"pk": {"S": "s-1"}})["Item"]
     assert session["token_hash"] == {"B": b"\x00\xff"}
     aws["dynamodb"].update_item(  # the refresh's condition on the stored hash still holds
