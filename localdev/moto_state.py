@@ -6,8 +6,9 @@ with their attributes. Going through moto's backend models (`moto.backends.get_b
 same calls its request handlers make) rather than its HTTP API makes this cheap enough to run
 on every write: a GetItem over moto's HTTP API costs ~2.7 ms here, a backend read ~10 µs, and
 loading 20,000 items takes ~1 s instead of ~5 s (a full Scan over HTTP: ~11 s).
-These are moto internals: moto is pinned in uv.lock and tests/unit/test_localdev_state.py
-covers every call made here, so an upgrade that changes them fails there first.
+These are moto internals: moto is pinned in uv.lock, and tests/unit/test_localdev_state.py and
+tests/integration/test_localdev_journal.py cover every call made here: an upgrade that changes
+them fails there first.
 """
 
 from __future__ import annotations
