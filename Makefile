@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+LOCAL_STATE ?= .local-state
 
-.PHONY: dev test unit lint build bench clean venv
+.PHONY: dev dev-clean test unit lint build bench clean venv
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -22,7 +23,11 @@ venv: $(VENV)/.synced
 ## make dev: the API of template.yaml on http://127.0.0.1:3000 (PORT=...) with an embedded moto
 ## DynamoDB/SSM, web/ and a demo user; settings by env name, e.g. `ACCESS_TOKEN_TTL=20s make dev`
 dev: $(VENV)/.synced
-	$(PY) -m localdev
+	$(PY) -m localdev --state-dir $(LOCAL_STATE)
+
+## make dev-clean: forget what make dev kept in .local-state/ (users, sessions, key, mail); refused while it runs
+dev-clean: $(VENV)/.synced
+	$(PY) -m localdev.state clean --state-dir $(LOCAL_STATE)
 
 ## make test: every test (unit, integration with moto, end-to-end over HTTP)
 test: $(VENV)/.synced tools tests/e2e/strapi_sdk/node_modules/.installed

@@ -1,5 +1,7 @@
 """`python -m localdev`: the API of template.yaml on http://127.0.0.1:3000, no Docker needed.
 
+State (tables, SSM parameters, queues) is kept in --state-dir/aws and loaded at the next
+start; --ephemeral keeps it in memory only.
 Environment: PORT (3000), LOCAL_BIND (127.0.0.1; 0.0.0.0 lets `sam local` containers reach the
 embedded moto server), MOTO_PORT (free port), DEMO_PASSWORD (random), LOCAL_CONCURRENCY (4
 workers per function), and any of the template's environment variable names
@@ -20,12 +22,21 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from localdev import backend, settings
+from localdev import backend, moto_state, settings
 from localdev.cors import Cors
+from localdev.journal import install_journal
 from localdev.outbox import install_outbox
 from localdev.queues import QueuePoller, start_pollers, stop_pollers
 from localdev.server import Gateway
-from localdev.template import Function, cors_configuration, functions, globals_environment, load_template
+from localdev.state import CLEAN_HINT, Loaded, StateError, StateStore
+from localdev.template import (
+    Function,
+    cors_configuration,
+    functions,
+    globals_environment,
+    load_template,
+    table_definitions,
+)
 from localdev.workers import FunctionPool, close_in_parallel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,15 +52,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--state-dir", type=Path, default=ROOT / ".local-state")
     parser.add_argument("--concurrency", type=int, default=int(os.environ.get("LOCAL_CONCURRENCY", "4")))
     parser.add_argument("--no-demo-user", action="store_true")
+    parser.add_argument("--ephemeral", action="store_true", help="keep no state: start empty, forget at stop")
     return parser.parse_args(argv)
 
 
 def write_sam_env(path: Path, funcs: list[Function], moto_port: int) -> None:
     """--env-vars file for `sam local start-api`: functions in Docker reach moto via the host."""
     endpoint = f"http://host.docker.internal:{moto_port}"
-    variables = {
-        f"AWS_ENDPOINT_URL_{service}": endpoint for service in ("DYNAMODB", "SSM", "SQS", "SESV2")
-    }
+    variables = {f"AWS_ENDPOINT_URL_{service}": endpoint for service in ("DYNAMODB", "SSM", "SQS", "SESV2")}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({f.name: variables for f in funcs}, indent=2) + "\n")
 
@@ -71,6 +81,36 @@ def write_authctl_state(path: Path, endpoint: str, env: dict[str, str], mail_que
     path.write_text(json.dumps(state, indent=2) + "\n")
 
 
+def kept_demo_password(path: Path) -> str | None:
+    try:
+        return str(json.loads(path.read_text())["password"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def keep_demo_password(path: Path, password: str) -> None:
+    """The demo user's password, to print it again when the user is kept (it is printed anyway)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w") as out:
+        json.dump({"username": backend.DEMO_USERNAME, "password": password}, out)
+
+
+def state_line(store: StateStore | None, loaded: Loaded | None, env: dict[str, str]) -> str:
+    if store is None:
+        return "State lives until this process stops (--ephemeral; the outbox stays on disk)."
+    if loaded is None:
+        return f"State: new, kept in {store.directory} (loaded at the next start; {CLEAN_HINT})."
+    users_table, sessions_table = env.get("USERS_TABLE", ""), env.get("SESSIONS_TABLE", "")
+    users = sum(1 for item in moto_state.items(users_table) if item["pk"].get("S", "").startswith("USER#"))
+    sessions = loaded.items.get(sessions_table, 0)
+    return (
+        f"State: loaded from {store.directory}: {users} users, {sessions} sessions "
+        f"({sum(loaded.items.values())} items, {loaded.parameters} SSM parameters, {loaded.messages} queued "
+        f"messages; {loaded.journal_lines} journal lines replayed; in {loaded.seconds:.2f} s). {CLEAN_HINT}."
+    )
+
+
 def banner(
     url: str,
     endpoint: str,
@@ -81,6 +121,7 @@ def banner(
     sam_env: Path,
     outbox: Path,
     mail_from: str,
+    state: str,
 ) -> str:
     routes = "\n".join(f"    {r.method:6} {url}{r.path}  -> {f.name}" for f in funcs for r in f.routes)
     consumers = {q.queue: f.name for f in funcs for q in f.queue_events}
@@ -104,7 +145,7 @@ Local API (API Gateway HTTP API v2 emulation) on {url}
                    aws dynamodb scan --region {backend.REGION} --table-name {tables[0] if tables else "..."}
   admin:        authctl --local users list   (reads {sam_env.parent / "authctl.json"})
   sam local:    env-vars file {sam_env} (see docs/local-dev.md)
-State lives until this process stops (the outbox stays on disk). Ctrl-C stops everything.
+{state} Ctrl-C stops everything.
 """
 
 
@@ -124,6 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)  # also when started in the background (SIGINT ignored)
 
     template = load_template(args.template)
+    definitions = table_definitions(template)
+    store = None if args.ephemeral else StateStore(args.state_dir / "aws")
+    if store is not None:
+        try:
+            store.acquire()  # before anything starts: one runner per state directory
+        except StateError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     overrides = settings.overrides(args.port)
     funcs = functions(template, args.template.parent, overrides)
     common_env = globals_environment(template, overrides)
@@ -133,16 +182,32 @@ def main(argv: list[str] | None = None) -> int:
     moto, endpoint = backend.start_moto(args.host, args.moto_port)
     pools: dict[str, FunctionPool] = {}
     pollers: list[QueuePoller] = []
+    loaded: Loaded | None = None
+    code = 0
     try:
         parameter = common_env.get("SIGNING_KEY_PARAMETER", "")
         mail_from = common_env.get("MAIL_FROM", "")
         # Before anything can send: every mail SES accepts lands in the outbox, none is lost.
         outbox = install_outbox(args.state_dir / "outbox").directory
-        provisioned = backend.provision(endpoint, template, parameter, mail_from)
+
+        def load_state() -> None:
+            nonlocal loaded
+            if store is not None:
+                loaded = store.load(definitions)
+                assert store.journal is not None
+                install_journal(store.journal)  # from here on, every answered write is on disk first
+
+        provisioned = backend.provision(endpoint, template, parameter, mail_from, load_state)
         password = None
+        demo_file = args.state_dir / "demo-user.json"
         if not args.no_demo_user:
             layers = funcs[0].layers if funcs else ()
-            password = backend.create_demo_user(endpoint, common_env, layers, os.environ.get("DEMO_PASSWORD"))
+            kept = kept_demo_password(demo_file) if loaded is not None else None
+            password = backend.create_demo_user(endpoint, common_env, layers, os.environ.get("DEMO_PASSWORD"), kept)
+            if store is not None and password and password != kept:
+                keep_demo_password(demo_file, password)
+        if store is not None:
+            store.compact(definitions)  # the next start reads one snapshot, no journal
         sam_env = args.state_dir / "sam-env.json"
         write_sam_env(sam_env, funcs, int(endpoint.rsplit(":", 1)[1]))
         mail_queue = next((f.environment["MAIL_QUEUE_URL"] for f in funcs if f.environment.get("MAIL_QUEUE_URL")), "")
@@ -150,9 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             args.state_dir / "authctl.json", endpoint, common_env, mail_queue, f"http://127.0.0.1:{args.port}"
         )
 
-        pools = {
-            f.name: FunctionPool(f, settings.worker_environment(f, endpoint), args.concurrency) for f in funcs
-        }
+        pools = {f.name: FunctionPool(f, settings.worker_environment(f, endpoint), args.concurrency) for f in funcs}
         for pool in pools.values():  # warm one container each, in parallel, like provisioned concurrency
             threading.Thread(target=pool.warm, daemon=True).start()
         # Lambda's event source mappings: each SQS event of a function polls its queue in moto.
@@ -160,10 +223,17 @@ def main(argv: list[str] | None = None) -> int:
 
         server.app = Gateway(funcs, pools, Cors(cors_configuration(template, overrides)), args.web)
         url = f"http://127.0.0.1:{args.port}"
-        print(banner(url, endpoint, provisioned, parameter, password, funcs, sam_env, outbox, mail_from), flush=True)
+        state = state_line(store, loaded, common_env)
+        print(
+            banner(url, endpoint, provisioned, parameter, password, funcs, sam_env, outbox, mail_from, state),
+            flush=True,
+        )
         server.serve_forever()  # returns on Ctrl-C/SIGTERM: werkzeug swallows the KeyboardInterrupt
     except KeyboardInterrupt:
         pass  # interrupted during start-up
+    except StateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 1
     finally:
         print("\nstopping...", file=sys.stderr, flush=True)
         server.server_close()
@@ -171,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         for poller in stop_pollers(pollers):
             print(f"warning: {poller.source.queue} poller still busy; its batch returns to the queue", file=sys.stderr)
         close_in_parallel([pool.close for pool in pools.values()])
+        if store is not None:
+            store.compact(definitions)  # a no-op unless the state was loaded: never empty over it
+            store.release()
         moto.stop()
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -36,6 +36,11 @@ def _target(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return ""
 
 
+def serialised() -> threading.RLock:
+    """The lock every moto request holds: whoever holds it sees moto's state between requests."""
+    return _lock
+
+
 def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def locked(*args: Any, **kwargs: Any) -> Any:

@@ -12,6 +12,8 @@ These machines are noisy, so every figure is a ratio to a reference measured in 
   DynamoDB requests each makes; refresh and me against one RS256 signature, login against one
   bare argon2 verify with the stored hash's parameters, each reference timed in the same process,
   in alternating blocks; the ratio is the median of the per-block ratios.
+- make dev's kept state (tools/bench_state.py): restart time by state size, and a warm refresh's
+  latency over HTTP with the journal and without;
 - the built layer's size, and, as a reference line, what Powertools Tracer (aws-xray-sdk) would
   add to a cold start (no handler may import it: checked on every cold run).
 
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "shared"))
 
+import bench_state  # noqa: E402  (make dev's kept state: restart and per-write cost)
 import smoke_built  # noqa: E402  (host twin, template reading, sizes: one implementation)
 
 PASSWORD = "correct horse battery staple"
@@ -400,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         help="extra environment of every handler process, to measure a template setting before adding it",
     )
     parser.add_argument("--markdown", type=Path, help="also write the table here (docs/bench.md)")
+    parser.add_argument(
+        "--state-sizes", default="0,2500,5000,10000", help="users (and sessions) per make dev restart; '' skips"
+    )
     args = parser.parse_args(argv)
     if args.runs < 9:
         parser.error("--runs must be at least 9")
@@ -463,6 +469,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"bench: warm {name} answered {warm[name]['warm_status']}")
 
     tracer = tracer_reference(str(ROOT / ".venv" / "bin" / "python"), 5)
+    sizes = [int(size) for size in args.state_sizes.split(",") if size]
+    print(f"make dev state: restarts with {sizes} users + sessions, refreshes kept vs ephemeral", file=sys.stderr)
+    state_rows = bench_state.measure(sizes, runs=3, refreshes=300) if sizes else []
     layer_bytes = smoke_built.dir_size(built_layer)
     layer_zip = smoke_built.zipped_size(built_layer)
 
@@ -506,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
                 "yes",
             )
         )
+    rows += state_rows
     rows.append(
         ("built layer size (unzipped / zipped)", f"{layer_bytes / 2**20:.1f} / {layer_zip / 2**20:.1f} MiB", "", "", "")
     )

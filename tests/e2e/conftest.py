@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
+import functools
 import json
 import os
 import socket
@@ -124,8 +125,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_runner(state_dir: Path, **settings: str) -> Runner:
-    port = free_port()
+def start_runner(state_dir: Path, port: int | None = None, own_group: bool = False, **settings: str) -> Runner:
+    """own_group: the runner leads a process group of its own, as `make dev` does in a terminal,
+    so a test can signal the whole group (Ctrl-C, kill -9) without reaching pytest."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
     env.update({"DEMO_PASSWORD": DEMO_PASSWORD, "PYTHONUNBUFFERED": "1", **settings})
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -137,6 +140,7 @@ def start_runner(state_dir: Path, **settings: str) -> Runner:
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            process_group=0 if own_group else None,
         )
     runner = Runner(f"http://127.0.0.1:{port}", process, log, env=settings, state_dir=state_dir)
     deadline = time.monotonic() + START_TIMEOUT
@@ -184,3 +188,16 @@ def start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Ru
 def runner(start: Callable[..., Runner]) -> Runner:
     """Given the local runner with the template's defaults and the local ones."""
     return start()
+
+
+@pytest.fixture
+def start_in_group() -> Callable[..., Runner]:
+    """start_runner(state_dir, port=..., **settings) for tests that stop (signal) and restart their
+    runners themselves: each leads its own process group, as `make dev` does in a terminal."""
+    return functools.partial(start_runner, own_group=True)
+
+
+@pytest.fixture
+def port() -> int:
+    """One free port for several runners in turn (a restart keeps the issuer, as `make dev` does)."""
+    return free_port()
