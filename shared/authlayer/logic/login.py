@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # How long a THROTTLE# or DEVICE# counter outlives its last attempt before DynamoDB's TTL may
 # delete it. An account's own counter never expires; 30 days makes the difference observable
-# only to someone who waits a month between two probes of one identifier (docs/security.md).
+# only to someone who waits a month between two probes of one identifier (docs/login-throttling.md).
 COUNTER_TTL = 30 * 24 * 3600
 
 
