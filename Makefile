@@ -30,8 +30,11 @@ dev-clean: $(VENV)/.synced
 	$(PY) -m localdev.state clean --state-dir $(LOCAL_STATE)
 
 ## make test: every test (unit, integration with moto, end-to-end over HTTP)
+# TEST_WORKERS processes (pytest-xdist); --dist loadfile keeps each file's module-scoped runner in
+# one of them. 2 matches these 2-core machines: 633 s -> 352 s for the whole suite.
+TEST_WORKERS ?= 2
 test: $(VENV)/.synced tools tests/e2e/strapi_sdk/node_modules/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 unit: $(VENV)/.synced
 	$(PY) -m pytest tests/unit tests/integration
