@@ -75,7 +75,9 @@ class Request:
             cookies=_parse_cookies(event.get("cookies") or [], headers.get("cookie", "")),
             raw_body=raw,
             source_ip=str(http_ctx.get("sourceIp", "")),
-            user_agent=str(http_ctx.get("userAgent", headers.get("user-agent", "")))[:512],
+            # The header first: API Gateway copies it into requestContext.http.userAgent, while
+            # `sam local` puts the constant "Custom User Agent String" there (issue 18).
+            user_agent=str(headers.get("user-agent", http_ctx.get("userAgent", "")))[:512],
             domain=str(ctx.get("domainName", headers.get("host", ""))),
             path_params=dict(event.get("pathParameters") or {}),
             query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},

@@ -3,7 +3,7 @@ and operator actions (ASVS 5.0 7.4.1-7.4.3, RFC 9700 §4.14.2)."""
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD, cookie_value
+from tests.conftest import DEMO_PASSWORD, cookie_value, load_event
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -188,3 +188,21 @@ def test_every_page_of_a_query_is_read(api, demo_user):
     )
     assert len(items) == 6 and len({i["pk"]["S"] for i in items}) == 6
     assert len(store.list_for_user(user_id)) == 6
+
+
+
+def test_session_lists_the_user_agent_header_not_sam_locals_constant(api, demo_user, monkeypatch):
+    # `sam local start-api` puts "Custom User Agent String" in requestContext.http.userAgent; API
+    # Gateway puts the header's value there, so reading the header first is right under both.
+    from tests import conftest
+
+    def as_sam_local(name):
+        event = load_event(name)
+        event["requestContext"]["http"]["userAgent"] = "Custom User Agent String"
+        return event
+
+    monkeypatch.setattr(conftest, "load_event", as_sam_local)
+    firefox = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
+    login = api.login(headers={"user-agent": firefox})
+    listed = api.sessions(login.body["jwt"]).body["data"]
+    assert [s["userAgent"] for s in listed] == [firefox]
