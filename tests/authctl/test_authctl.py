@@ -858,21 +858,27 @@ def test_local_refuses_a_missing_or_remote_state(tmp_path):
         pass
 
 
+def stack_with_queue(logical_id: str) -> str:
+    """A stack template with the outputs authctl reads and one SQS queue named logical_id."""
+    return json.dumps(
+        {
+            "Resources": {logical_id: {"Type": "AWS::SQS::Queue"}},
+            "Outputs": {
+                "UsersTableName": {"Value": "UsersTable"},
+                "SessionsTableName": {"Value": "SessionsTable"},
+                "SigningKeyParameter": {"Value": KEY_PARAMETER},
+                "Issuer": {"Value": "https://api.example.com"},
+            },
+        }
+    )
+
+
 def test_stack_mail_queue_comes_from_the_stacks_mail_queue_resource(authctl, aws, demo_user):
     # Given a stack with the template's outputs and its MailQueue resource (no output for the queue)
     import boto3
 
-    template = {
-        "Resources": {"MailQueue": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {
-            "UsersTableName": {"Value": "UsersTable"},
-            "SessionsTableName": {"Value": "SessionsTable"},
-            "SigningKeyParameter": {"Value": KEY_PARAMETER},
-            "Issuer": {"Value": "https://api.example.com"},
-        },
-    }
     cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-    cloudformation.create_stack(StackName="auth-mail", TemplateBody=json.dumps(template))
+    cloudformation.create_stack(StackName="auth-mail", TemplateBody=stack_with_queue("MailQueue"))
     resource = cloudformation.describe_stack_resource(StackName="auth-mail", LogicalResourceId="MailQueue")
     stack_queue = resource["StackResourceDetail"]["PhysicalResourceId"]
 
@@ -893,17 +899,8 @@ def test_stack_mail_queue_comes_from_the_stacks_mail_queue_resource(authctl, aws
 def test_stack_without_a_mail_queue_resource_exits_1(authctl, aws, demo_user):
     import boto3
 
-    template = {
-        "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {
-            "UsersTableName": {"Value": "UsersTable"},
-            "SessionsTableName": {"Value": "SessionsTable"},
-            "SigningKeyParameter": {"Value": KEY_PARAMETER},
-            "Issuer": {"Value": "https://api.example.com"},
-        },
-    }
     boto3.client("cloudformation", region_name="us-east-1").create_stack(
-        StackName="other", TemplateBody=json.dumps(template)
+        StackName="other", TemplateBody=stack_with_queue("Marker")
     )
     run = authctl("--stack", "other", "users", "send-reset", "demo", target_args=[])
     assert run.code == 1 and "no resource MailQueue" in run.err

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from authlayer.config import get_settings
-from authlayer.dal import attempts, dynamo
+from authlayer.dal import dynamo
 from authlayer.errors import ServiceUnavailableError
 from authlayer.models import User, email_key, username_key
 
@@ -231,17 +231,6 @@ def list_all() -> list[User]:
         ExpressionAttributeValues=dynamo.to_values({":prefix": "USER#"}),
     )
     return sorted((to_user(i) for i in items), key=lambda u: u.created_at)
-
-
-def claim_login_attempt(user_id: str, now: int, max_failures: int, lockout: int) -> User | None:
-    """Count a login attempt on the account *before* the password is checked (dal.attempts.claim).
-
-    None: the account is cooling down. Otherwise the user as the write left it: a strongly
-    consistent read, so the password is checked against the hash of now, not the index's
-    eventually consistent copy.
-    """
-    claimed = attempts.claim(user_key(user_id), now, max_failures, lockout, must_exist=True)
-    return to_user(claimed.item) if claimed.item is not None else None
 
 
 def password_change_item(

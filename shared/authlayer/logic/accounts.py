@@ -13,8 +13,9 @@ from authlayer import clock, passwords
 from authlayer.config import Settings
 from authlayer.dal import sessions as session_store
 from authlayer.dal import users as user_store
-from authlayer.errors import NotFoundError, RateLimitError, ServiceUnavailableError, ValidationError
+from authlayer.errors import NotFoundError, ServiceUnavailableError, ValidationError
 from authlayer.logic import sessions
+from authlayer.logic.attempts import count_attempt
 from authlayer.logic.sessions import Renewed
 from authlayer.models import User, iso
 from authlayer.observability import count, logger
@@ -105,12 +106,8 @@ def change_password(
         raise ValidationError("Your new password must be different than your current password")
     # currentPassword is a password guess: it counts on the login's per-account attempt counter,
     # claimed before the hash is checked (ASVS 4.0.3 2.2.1).
-    claimed = user_store.claim_login_attempt(user.id, clock.now(), settings.login_max_failures, settings.login_lockout)
-    if claimed is None:
-        count("ChangePasswordThrottled")
-        logger.warning("change-password throttled", extra={"user_id": user.id})
-        retry_after = max(1, user.last_failed_at + settings.login_lockout - clock.now())
-        raise RateLimitError("Too many attempts, please try again later", retry_after)
+    counted = count_attempt(settings, user_store.user_key(user.id), clock.now(), user.id, account=True)
+    claimed = user_store.to_user(counted)
     if not passwords.verify_password(current, claimed.password_hash):
         count("ChangePasswordFailed")
         logger.info("change-password refused", extra={"user_id": user.id, "reason": "wrong current password"})

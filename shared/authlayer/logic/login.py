@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from authlayer import accounts, clock, derived_keys, device_cookies, passwords
 from authlayer.config import Settings
 from authlayer.dal import attempts
 from authlayer.dal import users as user_store
-from authlayer.errors import ApplicationError, RateLimitError, ServiceUnavailableError, invalid_credentials
+from authlayer.errors import ApplicationError, ServiceUnavailableError, invalid_credentials
 from authlayer.logic import sessions
+from authlayer.logic.attempts import count_attempt
 from authlayer.models import Session, User, iso
 from authlayer.observability import count, logger
 
 if TYPE_CHECKING:
     from authlayer.bodies import LoginBody, RegisterBody
     from authlayer.keys import KeySet
-
-
-# How long a THROTTLE# or DEVICE# counter outlives its last attempt before DynamoDB's TTL may
-# delete it. An account's own counter never expires; 30 days makes the difference observable
-# only to someone who waits a month between two probes of one identifier (docs/login-throttling.md).
-COUNTER_TTL = 30 * 24 * 3600
 
 
 def login(
@@ -41,17 +36,17 @@ def login(
     user_id = user_store.find_id_for_login(body.identifier)
     if user_id is None:
         mac = hmac.new(derived_keys.current(keys, derived_keys.LOGIN_THROTTLE), _normalised(body), hashlib.sha256)
-        _counted(settings, attempts.throttle_key(mac.hexdigest()), now, None)
+        count_attempt(settings, attempts.throttle_key(mac.hexdigest()), now, None)
         _fail_without_account(body)
     device = device_cookies.verify(keys, device_cookie)
     device_counter = attempts.device_key(device.counter_id) if device and device.user_id == user_id else None
     if device_counter is not None:
-        _counted(settings, device_counter, now, user_id)
+        count_attempt(settings, device_counter, now, user_id)
         # As the account's claim does with its write: a strongly consistent read, so the password
         # is checked against the hash of now.
         user = user_store.get(user_id)
     else:
-        user = user_store.to_user(_counted(settings, user_store.user_key(user_id), now, user_id, account=True))
+        user = user_store.to_user(count_attempt(settings, user_store.user_key(user_id), now, user_id, account=True))
     if user is None or not user.password_hash:  # deleted meanwhile, or no password to log in with
         _fail_without_account(body)
     if not passwords.verify_password(body.password, user.password_hash):
@@ -97,27 +92,6 @@ def _fail_without_account(body: LoginBody) -> NoReturn:
 
 def _normalised(body: LoginBody) -> bytes:
     return user_store.identifier_key(body.identifier).encode("utf-8", "surrogatepass")
-
-
-def _counted(
-    settings: Settings, key: dict[str, Any], now: int, user_id: str | None, account: bool = False
-) -> dict[str, Any]:
-    """Claim one attempt on ``key`` (the item as written), or 429 with Retry-After: the same answer
-    for every kind of counter, so none tells which one it was. ``account``: the user item, which
-    must exist and never expires; the other counters are created on demand, with a TTL."""
-    limits = (settings.login_max_failures, settings.login_lockout)
-    if account:
-        claim = attempts.claim(key, now, *limits, must_exist=True)
-    else:
-        claim = attempts.claim(key, now, *limits, expires_at=now + COUNTER_TTL)
-    if claim.item is None:
-        count("LoginThrottled")
-        logger.warning("login throttled", extra={"user_id": user_id, "counter": key["pk"]["S"].split("#", 1)[0]})
-        raise RateLimitError(
-            "Too many login attempts, please try again later",
-            max(1, claim.last_failed_at + settings.login_lockout - now),
-        )
-    return claim.item
 
 
 def _create(settings: Settings, body: RegisterBody, confirmed: bool, session: Session | None = None) -> User:
