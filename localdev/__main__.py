@@ -23,6 +23,8 @@ from typing import Any
 from werkzeug.serving import make_server
 
 from localdev import backend, moto_state, settings
+from localdev.authorizer_config import JwtAuthorizer, RouteAuthorizers
+from localdev.authorizers import Authorization
 from localdev.cors import Cors
 from localdev.journal import install_journal
 from localdev.outbox import install_outbox
@@ -31,6 +33,8 @@ from localdev.server import Gateway
 from localdev.state import CLEAN_HINT, Loaded, StateError, StateStore
 from localdev.template import (
     Function,
+    Route,
+    TemplateError,
     cors_configuration,
     functions,
     globals_environment,
@@ -118,12 +122,15 @@ def banner(
     parameter: str,
     password: str | None,
     funcs: list[Function],
+    route_auth: RouteAuthorizers,
     sam_env: Path,
     outbox: Path,
     mail_from: str,
     state: str,
 ) -> str:
-    routes = "\n".join(f"    {r.method:6} {url}{r.path}  -> {f.name}" for f in funcs for r in f.routes)
+    routes = "\n".join(
+        f"    {r.method:6} {url}{r.path}  -> {f.name}{auth_label(route_auth, r)}" for f in funcs for r in f.routes
+    )
     consumers = {q.queue: f.name for f in funcs for q in f.queue_events}
     queues = ", ".join(f"{q} -> {consumers[q]}" if q in consumers else q for q in provisioned.queues)
     tables = provisioned.tables
@@ -147,6 +154,16 @@ Local API (API Gateway HTTP API v2 emulation) on {url}
   sam local:    env-vars file {sam_env} (see docs/local-dev.md)
 {state} Ctrl-C stops everything.
 """
+
+
+def auth_label(route_auth: RouteAuthorizers, route: Route) -> str:
+    """`  [AccessToken: JWT]` after a guarded route in the banner: what the gateway checks."""
+    decision = route_auth[route]
+    if decision.authorizer is None:
+        return ""
+    kind = "JWT" if isinstance(decision.authorizer, JwtAuthorizer) else f"Lambda {decision.authorizer.function}"
+    scopes = f", scopes {' '.join(decision.scopes)}" if decision.scopes else ""
+    return f"  [{decision.authorizer.name}: {kind}{scopes}]"
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -176,6 +193,20 @@ def main(argv: list[str] | None = None) -> int:
     overrides = settings.overrides(args.port)
     funcs = functions(template, args.template.parent, overrides)
     common_env = globals_environment(template, overrides)
+    try:
+        # Every route's authorizer, decided before anything starts: what cannot be emulated stops
+        # the runner here rather than serving a route open that AWS would protect.
+        route_auth = RouteAuthorizers(
+            template,
+            [route for f in funcs for route in f.routes],
+            common_env.get("TOKEN_ISSUER") or f"http://127.0.0.1:{args.port}",
+            overrides,
+        )
+    except TemplateError as exc:
+        if store is not None:
+            store.release()
+        print(f"error: {args.template}: {exc}", file=sys.stderr)
+        return 1
 
     # Bind first: a busy port fails (werkzeug says so and exits) before anything else starts.
     server = make_server(args.host, args.port, None, threaded=True)  # type: ignore[arg-type]
@@ -221,11 +252,16 @@ def main(argv: list[str] | None = None) -> int:
         # Lambda's event source mappings: each SQS event of a function polls its queue in moto.
         pollers = start_pollers(funcs, pools, backend.client("sqs", endpoint))
 
-        server.app = Gateway(funcs, pools, Cors(cors_configuration(template, overrides)), args.web)
+        # The gateway fetches this stack's own JWKS from itself: werkzeug's threaded server answers
+        # that request on another thread while the authorized one waits.
+        authorization = Authorization(route_auth, pools)
+        server.app = Gateway(
+            funcs, pools, Cors(cors_configuration(template, overrides)), args.web, authorization=authorization
+        )
         url = f"http://127.0.0.1:{args.port}"
         state = state_line(store, loaded, common_env)
         print(
-            banner(url, endpoint, provisioned, parameter, password, funcs, sam_env, outbox, mail_from, state),
+            banner(url, endpoint, provisioned, parameter, password, funcs, route_auth, sam_env, outbox, mail_from, state),
             flush=True,
         )
         server.serve_forever()  # returns on Ctrl-C/SIGTERM: werkzeug swallows the KeyboardInterrupt

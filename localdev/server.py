@@ -18,6 +18,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
+from localdev.authorizers import Authorization, Denied, log_denied
 from localdev.cors import Cors
 from localdev.events import InvalidIntegrationResponse, build_event, build_response, gateway_response
 from localdev.template import Function
@@ -57,8 +58,12 @@ class Gateway:
         cors: Cors,
         web_root: Path | None = None,
         openapi: Path | None = OPENAPI,
+        authorization: Authorization | None = None,
     ):
+        """`authorization` applies the template's authorizers (localdev/authorizers.py); None only
+        for a template that declares none."""
         self.invokers = invokers
+        self.authorization = authorization
         self.openapi = openapi
         self.cors = cors
         self.web_root = web_root if web_root and web_root.is_dir() else None
@@ -73,7 +78,7 @@ class Gateway:
                     Rule(
                         rule_path,
                         methods=methods,
-                        endpoint=(function.name, route.route_key, tuple(names.items())),
+                        endpoint=(function.name, route, tuple(names.items())),
                     )
                 )
         # Exact matches only: no slash redirects or merging (API Gateway matches the path as sent).
@@ -97,7 +102,7 @@ class Gateway:
         if self.cors.enabled and Cors.is_preflight(request):
             return self.cors.preflight(request)
         try:
-            (function_name, route_key, names), args = self.routes.bind_to_environ(request.environ).match(
+            (function_name, route, names), args = self.routes.bind_to_environ(request.environ).match(
                 method=request.method
             )
         except (NotFound, MethodNotAllowed):
@@ -105,20 +110,32 @@ class Gateway:
         except HTTPException:
             return gateway_response(404, "Not Found", request_id)
         # werkzeug lets HEAD match GET rules; API Gateway does not.
-        if request.method == "HEAD" and not route_key.startswith(("HEAD ", "ANY ")):
+        if request.method == "HEAD" and route.method not in ("HEAD", "ANY"):
             return gateway_response(404, "Not Found", request_id)
         if (request.content_length or 0) > MAX_PAYLOAD:
             return gateway_response(413, "Request Entity Too Large", request_id)
 
         names = dict(names)
-        event = build_event(request, route_key, {names[k]: v for k, v in args.items()}, request_id)
+        event = build_event(request, route.route_key, {names[k]: v for k, v in args.items()}, request_id)
         try:
-            response = build_response(self.invokers[function_name].invoke(event, request_id))
-        except (InvocationError, InvalidIntegrationResponse) as exc:
-            print(f"[{function_name}] {request_id} failed: {exc}", file=sys.stderr)
-            response = gateway_response(500, "Internal Server Error", request_id)
+            # API Gateway authorizes before the integration: a denied request never reaches it.
+            authorizer = self.authorization.authorize(route, event, request_id) if self.authorization else None
+        except Denied as denied:
+            log_denied(route, denied, request_id)
+            response = denied.response(request_id)
+        else:
+            if authorizer is not None:
+                event["requestContext"]["authorizer"] = authorizer
+            response = self._integrate(function_name, event, request_id)
         response.headers["apigw-requestid"] = request_id
         return self.cors.apply(request, response) if self.cors.enabled else response
+
+    def _integrate(self, function_name: str, event: dict[str, Any], request_id: str) -> Response:
+        try:
+            return build_response(self.invokers[function_name].invoke(event, request_id))
+        except (InvocationError, InvalidIntegrationResponse) as exc:
+            print(f"[{function_name}] {request_id} failed: {exc}", file=sys.stderr)
+            return gateway_response(500, "Internal Server Error", request_id)
 
     def _openapi(self, request: Request) -> Response | None:
         """openapi.yaml at /openapi.yaml and, converted, /openapi.json; read on each request (dev)."""

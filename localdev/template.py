@@ -30,6 +30,7 @@ LAYER_TYPE = "AWS::Serverless::LayerVersion"
 TABLE_TYPE = "AWS::DynamoDB::Table"
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 QUEUE_TYPE = "AWS::SQS::Queue"
+IMPLICIT_HTTP_API = "ServerlessHttpApi"  # SAM's logical id of the HttpApi of events without ApiId
 _SUB_VAR = re.compile(r"\$\{([^!][^}]*)\}")
 
 
@@ -95,7 +96,13 @@ class Resolver:
             return queue_arn(name)
         if resource.get("Type") == QUEUE_TYPE and attribute == "QueueName":
             return name
+        if resource.get("Type") == FUNCTION_TYPE and attribute == "Arn":
+            return function_arn(name)
         return f"arn:aws:local:{REGION}:{ACCOUNT_ID}:{name}/{attribute}"
+
+    def includes(self, resource: Mapping[str, Any]) -> bool:
+        """False for a resource whose Condition is false: CloudFormation leaves it out."""
+        return "Condition" not in resource or self.condition(resource["Condition"])
 
     def condition(self, name: str) -> bool:
         conditions = self.template.get("Conditions", {})
@@ -183,10 +190,18 @@ def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, str]) 
 # --- functions and routes ---
 
 
+def function_arn(name: str) -> str:
+    """What !GetAtt <function>.Arn resolves to: the ARN the workers give as invoked_function_arn."""
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+
+
 @dataclass(frozen=True)
 class Route:
     method: str  # upper case; ANY matches every method
     path: str  # API Gateway syntax: /api/sessions/{id}, /{proxy+}
+    api: str = IMPLICIT_HTTP_API  # logical id of its HttpApi (the event's ApiId)
+    # The event's Auth, resolved (Authorizer, AuthorizationScopes); None: the API's default applies.
+    auth: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
 
     @property
     def route_key(self) -> str:
@@ -288,6 +303,8 @@ def functions(
     globals_ = template.get("Globals", {}).get("Function", {})
     result = []
     for name, res in resources_of_type(template, FUNCTION_TYPE).items():
+        if not resolve.includes(res):
+            continue
         props = res.get("Properties", {})
         routes = []
         queue_events = []
@@ -305,6 +322,9 @@ def functions(
                 Route(
                     "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method,
                     event_props.get("Path", "$default"),
+                    # !Ref AppApi resolves to the logical id; no ApiId means SAM's implicit API.
+                    api=event_props.get("ApiId", IMPLICIT_HTTP_API),
+                    auth=event_props.get("Auth"),
                 )
             )
         result.append(
