@@ -260,10 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         url = f"http://127.0.0.1:{args.port}"
         state = state_line(store, loaded, common_env)
-        print(
-            banner(url, endpoint, provisioned, parameter, password, funcs, route_auth, sam_env, outbox, mail_from, state),
-            flush=True,
-        )
+        listing = (funcs, route_auth, sam_env, outbox, mail_from, state)
+        print(banner(url, endpoint, provisioned, parameter, password, *listing), flush=True)
         server.serve_forever()  # returns on Ctrl-C/SIGTERM: werkzeug swallows the KeyboardInterrupt
     except KeyboardInterrupt:
         pass  # interrupted during start-up

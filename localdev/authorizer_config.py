@@ -135,18 +135,20 @@ def _identity_source(where: str, source: str) -> str:
     if not source.startswith(_IDENTITY_PREFIXES) or source.endswith("."):
         raise TemplateError(f"{where}: identity source {source!r} is not emulated")
     if source.startswith("$context.") and source[len("$context.") :] not in CONTEXT_VARIABLES:
-        raise TemplateError(
-            f"{where}: {source} is not emulated (known: {', '.join(sorted(CONTEXT_VARIABLES))})"
-        )
+        raise TemplateError(f"{where}: {source} is not emulated (known: {', '.join(sorted(CONTEXT_VARIABLES))})")
     return source
 
 
-def _jwt_authorizer(api: str, name: str, spec: Mapping[str, Any], issuers: set[str], local_issuer: str) -> JwtAuthorizer:
+def _jwt_authorizer(
+    api: str, name: str, spec: Mapping[str, Any], issuers: set[str], local_issuer: str
+) -> JwtAuthorizer:
     where = f"{api}.Auth.Authorizers.{name}"
     config = {key.lower(): value for key, value in spec["JwtConfiguration"].items()}  # SAM lower-cases them
     source = spec.get("IdentitySource")
     if not isinstance(source, str) or not source.startswith(("$request.header.", "$request.querystring.")):
-        raise TemplateError(f"{where}: IdentitySource must be one $request.header.<name> or $request.querystring.<name>")
+        raise TemplateError(
+            f"{where}: IdentitySource must be one $request.header.<name> or $request.querystring.<name>"
+        )
     issuer = config.get("issuer")
     audiences = config.get("audience")
     if not isinstance(issuer, str) or not issuer:
@@ -169,7 +171,9 @@ def _lambda_authorizer(
     where = f"{api}.Auth.Authorizers.{name}"
     version = str(spec.get("AuthorizerPayloadFormatVersion", ""))
     if version not in ("2.0", "2"):
-        raise TemplateError(f"{where}: AuthorizerPayloadFormatVersion {version or '(missing)'} is not emulated (2.0 is)")
+        raise TemplateError(
+            f"{where}: AuthorizerPayloadFormatVersion {version or '(missing)'} is not emulated (2.0 is)"
+        )
     function = functions.get(str(spec["FunctionArn"]))
     if function is None:
         raise TemplateError(f"{where}: FunctionArn must be !GetAtt <a function of this template>.Arn")
@@ -249,7 +253,12 @@ class RouteAuthorizers:
         return self._routes[(route.api, route.route_key)]
 
     def lambda_functions(self) -> set[str]:
-        return {a.function for api in self.apis.values() for a in api.authorizers.values() if isinstance(a, LambdaAuthorizer)}
+        return {
+            a.function
+            for api in self.apis.values()
+            for a in api.authorizers.values()
+            if isinstance(a, LambdaAuthorizer)
+        }
 
     def _decide(self, route: Route) -> RouteAuth:
         where = f"route {route.route_key} (ApiId {route.api})"

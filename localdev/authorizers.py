@@ -28,8 +28,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 import jwt
 
@@ -138,11 +137,13 @@ def _invalid_token(description: str, scopes: tuple[str, ...]) -> Denied:
     return unauthorized(description, header)
 
 
-def _numeric(value: Any) -> bool:
+def _numeric(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def verify_jwt(token: str, authorizer: JwtAuthorizer, keys: IssuerKeys, now: float, scopes: tuple[str, ...]) -> dict[str, Any]:
+def verify_jwt(
+    token: str, authorizer: JwtAuthorizer, keys: IssuerKeys, now: float, scopes: tuple[str, ...]
+) -> dict[str, Any]:
     """The claims of a token API Gateway's JWT authorizer would accept, else Denied (401)."""
     try:
         header = jwt.get_unverified_header(token)
@@ -188,7 +189,7 @@ def verify_jwt(token: str, authorizer: JwtAuthorizer, keys: IssuerKeys, now: flo
     if not any(isinstance(a, str) and a in authorizer.audiences for a in presented):
         raise _invalid_token("the token does not have a valid audience", scopes)
     exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
-    if not _numeric(exp) or exp <= now:  # RFC 7519 §4.1.4: "on or after" exp it is refused
+    if not _numeric(exp) or now >= exp:  # RFC 7519 §4.1.4: "on or after" exp it is refused
         raise _invalid_token("the token has expired", scopes)
     if nbf is not None and (not _numeric(nbf) or nbf > now):
         raise _invalid_token("the token is not valid yet", scopes)
@@ -233,7 +234,7 @@ def jwt_context(claims: Mapping[str, Any], route_scopes: tuple[str, ...]) -> dic
 
 
 def identity_token(value: str | None) -> str | None:
-    """"The identitySource can include only the token, or the token prefixed with Bearer"."""
+    """ "The identitySource can include only the token, or the token prefixed with Bearer"."""
     if not value:
         return None
     if value[:7].lower() == "bearer ":
@@ -246,10 +247,8 @@ def identity_token(value: str | None) -> str | None:
 
 def route_arn(event: Mapping[str, Any]) -> str:
     """arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{method}{path}, as in the 2.0 example."""
-    context = event["requestContext"]
-    return (
-        f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{context['stage']}/{context['http']['method']}{event['rawPath']}"
-    )
+    stage, method = event["requestContext"]["stage"], event["requestContext"]["http"]["method"]
+    return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{stage}/{method}{event['rawPath']}"
 
 
 def identity_value(source: str, event: Mapping[str, Any], stage_variables: Mapping[str, str]) -> str | None:
@@ -268,7 +267,9 @@ def identity_value(source: str, event: Mapping[str, Any], stage_variables: Mappi
     return str(value) if value not in (None, "") else None
 
 
-def authorizer_event(event: Mapping[str, Any], identity: list[str], stage_variables: Mapping[str, str]) -> dict[str, Any]:
+def authorizer_event(
+    event: Mapping[str, Any], identity: list[str], stage_variables: Mapping[str, str]
+) -> dict[str, Any]:
     """The payload 2.0 REQUEST event: the integration's request fields, no body."""
     request = {k: copy.deepcopy(v) for k, v in event.items() if k not in ("version", "body", "isBase64Encoded")}
     result = {"version": "2.0", "type": "REQUEST", "routeArn": route_arn(event), "identitySource": identity, **request}

@@ -177,13 +177,16 @@ def parameter_env_names(template: Mapping[str, Any]) -> dict[str, str]:
 
 
 def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
-    """Each parameter's Default, or the override given under the env var name it feeds."""
+    """Each parameter's Default, or the override given under the env var name it feeds; a parameter
+    that feeds none (ExampleRoutes) is overridden under its own name (`ExampleRoutes=false make dev`)."""
     values = {
         name: _stringify(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
     }
-    for parameter, env_name in parameter_env_names(template).items():
-        if env_name in overrides:
-            values[parameter] = overrides[env_name]
+    env_names = parameter_env_names(template)
+    for parameter in values:
+        name = env_names.get(parameter, parameter)
+        if name in overrides:
+            values[parameter] = overrides[name]
     return values
 
 
