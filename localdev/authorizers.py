@@ -32,6 +32,7 @@ from typing import Any, Protocol, TypeGuard
 
 import jwt
 
+from authlayer import jwt_backend
 from localdev.authorizer_config import (
     CONTEXT_VARIABLES,
     JwtAuthorizer,
@@ -163,23 +164,10 @@ def verify_jwt(
         raise _invalid_token("the token's kid matches no key of the issuer's jwks_uri", scopes)
     try:
         # Only the signature here: the claims are checked below in API Gateway's terms and clock.
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key.key,
-            algorithms=[ALGORITHM],
-            options={
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "verify_aud": False,
-                "verify_iss": False,
-                "verify_sub": False,
-                "verify_jti": False,
-            },
-        )
-    except jwt.InvalidSignatureError:
+        claims = jwt_backend.signed_claims(token, key.key)
+    except jwt_backend.SignatureError:
         raise _invalid_token("the token signature is invalid", scopes) from None
-    except jwt.InvalidTokenError:
+    except jwt_backend.TokenError:
         raise _invalid_token("the token is not a valid JWT", scopes) from None
     if claims.get("iss") != authorizer.issuer:
         raise _invalid_token("the token does not have a valid issuer", scopes)

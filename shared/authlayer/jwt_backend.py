@@ -23,6 +23,10 @@ class TokenError(Exception):
     """Any reason a token is not acceptable; callers answer 401 without details."""
 
 
+class SignatureError(TokenError):
+    """The token is a JWT, but the key does not verify its signature."""
+
+
 class PublicKeyHolder(Protocol):
     @property
     def public_key(self) -> rsa.RSAPublicKey: ...
@@ -76,3 +80,28 @@ def decode(
         raise TokenError("invalid token") from error
     except (ValueError, TypeError) as error:  # defensive: malformed input never becomes a 500
         raise TokenError("invalid token") from error
+
+
+def signed_claims(token: str, public_key: Any) -> dict[str, Any]:
+    """The claims of a token whose RS256 signature `public_key` verifies; no claim is checked.
+
+    For the local runner's API Gateway JWT authorizer (localdev/authorizers.py), which checks
+    iss, aud/client_id, exp, nbf and iat itself, in API Gateway's terms and on its own clock.
+    """
+    import jwt  # see encode
+
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            public_key,
+            algorithms=[ALGORITHM],  # RFC 8725 §3.1: never the token's choice
+            options={
+                "verify_signature": True,
+                **{f"verify_{claim}": False for claim in ("exp", "nbf", "iat", "aud", "iss", "sub", "jti")},
+            },
+        )
+    except jwt.InvalidSignatureError as error:
+        raise SignatureError("invalid signature") from error
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        raise TokenError("invalid token") from error
+    return claims
