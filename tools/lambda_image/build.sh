@@ -114,5 +114,5 @@ if ((pull)) && [[ -z $have ]] && timeout "$PULL_TIMEOUT" "$DOCKER" pull --quiet 
     say "pulled AWS's $IMAGE"
     exit 0
 fi
-((pull)) && [[ -z $have ]] && say "cannot pull $IMAGE within ${PULL_TIMEOUT}s: building the stand-in"
+((pull)) && [[ -z $have ]] && say "docker pull $IMAGE failed (or took over ${PULL_TIMEOUT} s): building the stand-in"
 build_stand_in
