@@ -30,10 +30,13 @@ OVERRIDES = "RefreshReuseGrace=0"
 def docker_problem() -> str | None:
     docker = os.environ.get("DOCKER", "docker")
     try:
-        done = subprocess.run([docker, "info"], capture_output=True, timeout=30, check=False)
+        # The server's version: only a daemon that answers has one (stderr says why not).
+        done = subprocess.run(
+            [docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, timeout=30, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{docker} info: {exc}"
-    return None if done.returncode == 0 else f"{docker} info: {done.stderr.decode(errors='replace').strip()[-300:]}"
+        return f"{docker} version: {exc}"
+    return None if done.returncode == 0 else f"{docker} version: {done.stderr.decode(errors='replace').strip()[:300]}"
 
 
 def stop_group(process: subprocess.Popen[bytes], logs: Path) -> None:

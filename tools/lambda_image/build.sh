@@ -42,7 +42,8 @@ die() { printf 'lambda image: %s\n' "$*" >&2; exit 1; }
 
 # qemu-aarch64 in binfmt_misc with the F flag; registers it when we may (root, binfmt-support).
 ensure_arm64_emulation() {
-    [[ $(uname -m) == aarch64 ]] && return 0
+    # Native arm64, or not Linux: Docker Desktop's VM brings its own emulation.
+    [[ $(uname -m) == aarch64 || $(uname -m) == arm64 || $(uname -s) != Linux ]] && return 0
     local entry=/proc/sys/fs/binfmt_misc/qemu-aarch64
     if [[ ! -e $entry && $EUID -eq 0 ]]; then
         [[ -e /proc/sys/fs/binfmt_misc/register ]] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
