@@ -51,6 +51,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     registration_enabled: bool = True
     token_issuer: str = ""  # empty: https://<the API's domain>, taken from the request
+    sam_local: bool = False  # AWS_SAM_LOCAL=true: SAM CLI sets it in every `sam local` container, AWS never
     token_audience: str = "sam-refresh-auth"
     cookie_secure: bool = True
     cookie_samesite: Literal["Strict", "Lax", "None"] = "Strict"
@@ -137,6 +138,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     ):
         if env.get(name, "").strip():
             values[field] = env[name].strip()
+    values["sam_local"] = env.get("AWS_SAM_LOCAL", "").strip().lower() == "true"
     settings = Settings(**values)  # type: ignore[arg-type]  # keys and types are the fields'
     _check_ranges(settings)
     return settings
