@@ -26,7 +26,7 @@ def wants_body(request: Request) -> bool:
 
 def issuer(settings: Settings, request: Request) -> str:
     """TOKEN_ISSUER, or the API's own https origin (what API Gateway's JWT authorizer expects)."""
-    return settings.token_issuer or f"https://{request.domain}"
+    return settings.issuer_for(request.domain)
 
 
 def presented_refresh_token(settings: Settings, request: Request, body: dict[str, Any]) -> str | None:
