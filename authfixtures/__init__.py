@@ -176,11 +176,18 @@ class TokenFactory:
     ) -> Caller:
         """A new user (``username``, ``<username>@example.com``) with one session and a token."""
         from authlayer.accounts import create_user
-        from authlayer.config import get_settings
-        from authlayer.logic import sessions
 
         name = username or f"user-{uuid.uuid4().hex[:12]}"
         user = create_user(name, f"{name}@example.com", password, blocked=blocked)
+        return self.session_of(user, scopes=scopes, claims=claims)
+
+    def session_of(
+        self, user: Any, *, scopes: Sequence[str] | None = None, claims: Mapping[str, Any] | None = None
+    ) -> Caller:
+        """Another live session of a stored user (a second device), with its own token."""
+        from authlayer.config import get_settings
+        from authlayer.logic import sessions
+
         renewed = sessions.start(get_settings(), user.id, "pytest", "127.0.0.1")
         token = self.mint(user.id, renewed.session.id, scopes=scopes, claims=claims)
         return Caller(user, renewed.session.id, str(renewed.token), token, _payload(token))
