@@ -131,9 +131,8 @@ def _resolve(value: Any, template: dict[str, Any]) -> Any:
         return name
     if isinstance(value, (dict, list)):  # !If, !Sub (SessionAuthorizerFunction's TOKEN_ISSUER)
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from localdev.template import Resolver
-
-        return Resolver(template)(value)
+        resolver = importlib.import_module("localdev.template").Resolver(template)  # the project venv's
+        return resolver(value)
     return value
 
 
