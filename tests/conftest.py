@@ -16,13 +16,12 @@ from typing import Any
 import boto3
 import freezegun
 import pytest
-from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
+from authfixtures import reset_caches, signing_key_pem
 from authlayer import jwks as jwks_module
 from authlayer import keys as keys_module
 from authlayer.config import get_settings
-from authlayer.dal import dynamo
 from localdev.template import create_queues, create_tables, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,18 +57,10 @@ MAIL_FROM = "no-reply@auth.example.com"
 
 @lru_cache(maxsize=2)
 def private_key_pem(index: int = 0) -> str:
-    return keys_module.generate_private_key_pem()
+    # Key 0 is also the one authfixtures (tests/examples) puts in SSM: one key generated, not two.
+    return signing_key_pem() if index == 0 else keys_module.generate_private_key_pem()
 
 
-def reset_caches() -> None:
-    from authlayer.dal import mail, queue
-
-    get_settings.cache_clear()
-    dynamo.client.cache_clear()
-    mail._client.cache_clear()
-    queue.clear_caches()
-    parameters.clear_caches()
-    jwks_module.forget_reloads()
 
 
 @pytest.fixture

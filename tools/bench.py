@@ -65,8 +65,12 @@ EVENTS = {
     "mailer": "mailer-sqs.json",
     "reset_password": "reset-password.json",
     "email_confirmation": "email-confirmation.json",
+    "authorizer": "authorizer-request.json",  # SessionAuthorizerFunction (AppApi's LiveSession)
+    "whoami": "whoami.json",  # the example of your own function behind the JWT authorizer
 }
-WARM = ("refresh", "login", "me")
+WARM = ("refresh", "login", "me", "authorizer", "whoami")
+# The authorizer judges requests of other APIs: its TOKEN_ISSUER is AuthApi's URL, here the events' domain.
+FUNCTION_ENV = {"authorizer": {"TOKEN_ISSUER": f"https://{DOMAIN}"}}
 # Modules that tell what a cold start paid for (reported per handler).
 HEAVY = [
     "pydantic",
@@ -121,9 +125,17 @@ handler = getattr(importlib.import_module(module_name), func_name)
 answer = handler(json.loads(event_text), Context())
 seconds = time.perf_counter() - T0
 import bench_stub
+def status_of(answer):  # an SQS batch: 200 if none failed; an authorizer: 200 if it allowed
+    if "isAuthorized" in answer:
+        return 200 if answer["isAuthorized"] else 403
+    return answer.get("statusCode", 500 if answer.get("batchItemFailures") else 200)
+def peak_rss_kib():  # VmHWM: getrusage's ru_maxrss would keep the parent's peak across execve
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 result = {
     "seconds": seconds,
-    "status": answer.get("statusCode", 500 if answer.get("batchItemFailures") else 200),
+    "status": status_of(answer),
+    "max_rss_kib": peak_rss_kib(),
     "first_calls": list(bench_stub.CALLS),
     "modules": len(sys.modules),
     "loaded": [m for m in json.loads(sys.argv[8]) if m in sys.modules],
@@ -133,7 +145,7 @@ if mode == "warm":
     fixtures = json.load(open(__import__("os").environ["BENCH_FIXTURES"]))
     bench_stub.CALLS.clear()
     answer = handler(json.loads(event_text), Context())
-    result["warm_status"] = answer.get("statusCode")
+    result["warm_status"] = status_of(answer)
     result["calls"] = [c for c in bench_stub.CALLS]
     per_block, blocks = int(sys.argv[9]), int(sys.argv[10])
     if module_name == "login":
@@ -444,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs):
             for name in order:
                 fn = by_name.get(name)
-                env = child_env(fn, env0 if fn is None else extra_env, fixtures_path)
+                env = child_env(fn, env0 if fn is None else {**extra_env, **FUNCTION_ENV.get(name, {})}, fixtures_path)
                 result = run_child(python, "floor" if fn is None else "cold", fn, layer, workdir, env)
                 cold[name].append(result["seconds"])
                 if fn is None:
@@ -463,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
             # Many small alternating blocks, so that both sides see the same machine state.
             per_block, blocks = (2, args.warm_blocks) if name == "login" else (20, args.warm_blocks)
             print(f"warm {name}: {per_block * blocks} requests", file=sys.stderr)
-            env = child_env(fn, extra_env, fixtures_path)
+            env = child_env(fn, {**extra_env, **FUNCTION_ENV.get(name, {})}, fixtures_path)
             warm[name] = run_child(python, "warm", fn, layer, workdir, env, [str(per_block), str(blocks)])
             if warm[name]["warm_status"] != 200:
                 raise SystemExit(f"bench: warm {name} answered {warm[name]['warm_status']}")
@@ -494,6 +506,14 @@ def main(argv: list[str] | None = None) -> int:
     me = warm["me"]
     ratio, _, _ = fmt_ratio(me["ratio"], None)
     rows.append(("warm me CPU / one RS256 signature", f"{me['cpu_per_request'] * 1000:.2f} ms", ratio, "", ""))
+    for name in ("authorizer", "whoami"):  # issue 16: the authorizer runs before every uncached request
+        ratio, _, _ = fmt_ratio(warm[name]["ratio"], None)
+        cpu_ms = f"{warm[name]['cpu_per_request'] * 1000:.2f} ms"
+        rows.append((f"warm {name} CPU / one RS256 signature", cpu_ms, ratio, "", ""))
+    for name in ("authorizer", "whoami"):  # what MemorySize must hold (the template: 512 / 128 MB)
+        # At the first answer: the warm process also loads the reference signature's cryptography.
+        peak = info[name]["max_rss_kib"] / 1024
+        rows.append((f"peak memory {name} (RSS at its first answer)", f"{peak:.0f} MiB", "", "", ""))
     login = warm["login"]
     ratio, target, met = fmt_ratio(login["ratio"], 1.15)
     rows.append(("warm login CPU / one argon2 verify", f"{login['cpu_per_request'] * 1000:.1f} ms", ratio, target, met))

@@ -129,8 +129,10 @@ def _resolve(value: Any, template: dict[str, Any]) -> Any:
         if parameter is not None:
             return str(parameter.get("Default", ""))
         return name
-    if isinstance(value, (dict, list)):
-        raise ValueError(f"cannot resolve {value!r} offline")
+    if isinstance(value, (dict, list)):  # !If, !Sub (SessionAuthorizerFunction's TOKEN_ISSUER)
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        resolver = importlib.import_module("localdev.template").Resolver(template)  # the project venv's
+        return resolver(value)
     return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,23 @@ class AccessClaims:
     user_id: str
     session_id: str
     expires_at: int
+    issuer: str = ""
+    audience: str = ""
+    scope: str | None = None  # RFC 8693 §4.2 / RFC 9068 §2.2.3: space-separated, when the token has one
 
 
-def issue(settings: Settings, keys: KeySet, issuer: str, user_id: str, session_id: str) -> str:
+def issue(
+    settings: Settings,
+    keys: KeySet,
+    issuer: str,
+    user_id: str,
+    session_id: str,
+    extra_claims: Mapping[str, Any] | None = None,
+) -> str:
+    """``extra_claims`` (e.g. ``scope``; tests and operator tools) never replace the claims below."""
     issued_at = clock.now()
     claims: dict[str, Any] = {
+        **(extra_claims or {}),
         "iss": issuer,
         "aud": settings.token_audience,
         "sub": user_id,
@@ -55,4 +68,12 @@ def verify(settings: Settings, keys: jwt_backend.VerificationKeys, issuer: str, 
     # RFC 8725 §3.8: sub must be a valid subject; id must agree with it.
     if not isinstance(sub, str) or not sub or claims["id"] != sub or not isinstance(sid, str) or not sid:
         raise UnauthorizedError("Missing or invalid credentials")
-    return AccessClaims(user_id=sub, session_id=sid, expires_at=int(claims["exp"]))
+    scope = claims.get("scope")
+    return AccessClaims(
+        user_id=sub,
+        session_id=sid,
+        expires_at=int(claims["exp"]),
+        issuer=claims["iss"],
+        audience=settings.token_audience,  # strict_aud: aud is exactly this one string
+        scope=scope if isinstance(scope, str) else None,
+    )

@@ -71,6 +71,10 @@ class Settings:
     mail_interval: int = 60  # per account and kind of mail: at most one a minute...
     mail_per_day: int = 5  # ...and this many a day, however many requests (no mail bombing)
 
+    def issuer_for(self, domain: str) -> str:
+        """TOKEN_ISSUER, or the API's own https origin (what API Gateway's JWT authorizer expects)."""
+        return self.token_issuer or f"https://{domain}"
+
     @property
     def cookie_name(self) -> str:
         # __Host- requires Secure, Path=/ and no Domain (ASVS 3.4.4); plain http cannot use it.

@@ -185,6 +185,38 @@ def api_handler(func: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any]
     return wrapper
 
 
+AuthorizerDecision = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def authorizer_handler(func: AuthorizerDecision) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Wrap a Lambda REQUEST authorizer (simple responses): errors become its answers here.
+
+    A credential problem is ``{"isAuthorized": false}`` (API Gateway: 403). An unusable key or an
+    unavailable DynamoDB/SSM is re-raised: a function error makes API Gateway answer 500 and never
+    call the route ("Troubleshooting HTTP API Lambda authorizers", API Gateway Developer Guide), so
+    an outage fails closed instead of denying (which clients would take as a logout) or allowing.
+    """
+
+    @functools.wraps(func)
+    @logger.inject_lambda_context(clear_state=True)
+    def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+        try:
+            return func(event)
+        except KeyConfigError as error:  # fail closed, never a fallback key (ASVS 5.0 16.5.3)
+            logger.error("signing key unusable", extra={"problem": str(error)})
+            raise
+        except errors.AuthError as error:
+            if error.status >= 500:
+                logger.warning("authorizer failed", extra={"error": error.name})
+                raise
+            logger.info("authorizer denied", extra={"reason": error.name})
+            return {"isAuthorized": False}
+
+    _freeze_imports_once()
+    return wrapper
+
+
 @functools.cache
 def _freeze_imports_once() -> None:
     """Decorating is the last step of a handler module's import: what exists now (modules, classes,

@@ -188,13 +188,50 @@ def test_r2_9_least_privilege_only_the_functions_that_sign_read_the_private_keys
 
 
 def test_r2_9_least_privilege_the_public_jwks_is_read_apart_by_the_jwks_function_and_the_verifiers() -> None:
-    # the bearer-token verifiers (authlayer.bearer.authenticate) and the JWKS function
-    verifiers = _functions_whose_code("authenticate(")
-    assert verifiers == {"MeFunction", "SessionsFunction", "ChangePasswordFunction"}
+    # the bearer-token verifiers (authlayer.bearer.authenticate, the authorizer's authorize) and the JWKS function
+    verifiers = _functions_whose_code("authenticate(") | _functions_whose_code("authorize(")
+    assert verifiers == {"MeFunction", "SessionsFunction", "ChangePasswordFunction", "SessionAuthorizerFunction"}
     assert _ssm_readers(PUBLIC_JWKS) == verifiers | {"KeysFunction"}
     # and logout holds no key policy at all
     logout = function_statements(TEMPLATE)["LogoutFunction"]
     assert not [a for s in logout for a in _as_list(s["Action"]) if a.startswith(("ssm:", "kms:"))]
+
+
+def test_the_session_authorizer_only_reads_sessions_and_user_items_in_one_batch() -> None:
+    statements = function_statements(TEMPLATE)["SessionAuthorizerFunction"]
+    data = [s for s in statements if any(a.startswith("dynamodb:") for a in _as_list(s["Action"]))]
+    assert {a for s in data for a in _as_list(s["Action"])} == {"dynamodb:BatchGetItem"}
+    on_users = [s for s in data if s["Resource"] == {"Fn::GetAtt": ["UsersTable", "Arn"]}]
+    # never the uniqueness guards, one-time codes or login counters of the users table
+    assert [s["Condition"] for s in on_users] == [{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["USER#*"]}}]
+    assert [s["Resource"] for s in data if s not in on_users] == [{"Fn::GetAtt": ["SessionsTable", "Arn"]}]
+
+
+def test_the_whoami_example_only_writes_its_logs() -> None:
+    actions = {a for s in function_statements(TEMPLATE)["WhoamiFunction"] for a in _as_list(s["Action"])}
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def test_example_routes_can_be_left_out_but_the_authorizer_stays_and_is_exported() -> None:
+    resources = TEMPLATE["Resources"]
+    conditional = {name for name, res in resources.items() if res.get("Condition") == "WithExampleRoutes"}
+    assert {"AppApi", "WhoamiFunction", "WhoamiFunctionRole", "WhoamiFunctionLogGroup"} <= conditional
+    assert not {n for n in conditional if n.startswith("SessionAuthorizer")}
+    assert TEMPLATE["Outputs"]["AppApiUrl"]["Condition"] == "WithExampleRoutes"
+    exported = TEMPLATE["Outputs"]["SessionAuthorizerArn"]
+    assert exported["Value"] == {"Fn::GetAtt": ["SessionAuthorizerFunction", "Arn"]}
+    assert exported["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-SessionAuthorizerArn"}
+
+
+def test_app_api_routes_are_behind_its_authorizers() -> None:
+    auth = TEMPLATE["Resources"]["AppApi"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == "AccessToken"
+    live = auth["Authorizers"]["LiveSession"]
+    assert live["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheTtl"}
+    assert live["EnableSimpleResponses"] is True and live["AuthorizerPayloadFormatVersion"] == "2.0"
+    events = TEMPLATE["Resources"]["WhoamiFunction"]["Properties"]["Events"]
+    assert "Auth" not in events["Whoami"]["Properties"]  # the default: the JWT authorizer
+    assert events["WhoamiLive"]["Properties"]["Auth"] == {"Authorizer": "LiveSession"}
 
 
 def test_mail_is_sent_only_by_the_mailer_and_only_from_the_configured_identity() -> None:
