@@ -69,8 +69,8 @@ EVENTS = {
     "whoami": "whoami.json",  # the example of your own function behind the JWT authorizer
 }
 WARM = ("refresh", "login", "me", "authorizer", "whoami")
-# The authorizer judges requests of other APIs: its TOKEN_ISSUER is AuthApi's URL, here the events' domain.
-FUNCTION_ENV = {"authorizer": {"TOKEN_ISSUER": f"https://{DOMAIN}"}}
+# The authorizer judges requests of other APIs: its AUTH_API_ORIGIN is AuthApi's URL, here the events' domain.
+FUNCTION_ENV = {"authorizer": {"AUTH_API_ORIGIN": f"https://{DOMAIN}"}}
 # Modules that tell what a cold start paid for (reported per handler).
 HEAVY = [
     "pydantic",

@@ -129,7 +129,7 @@ def _resolve(value: Any, template: dict[str, Any]) -> Any:
         if parameter is not None:
             return str(parameter.get("Default", ""))
         return name
-    if isinstance(value, (dict, list)):  # !If, !Sub (SessionAuthorizerFunction's TOKEN_ISSUER)
+    if isinstance(value, (dict, list)):  # !If, !Sub (SessionAuthorizerFunction's AUTH_API_ORIGIN)
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         resolver = importlib.import_module("localdev.template").Resolver(template)  # the project venv's
         return resolver(value)

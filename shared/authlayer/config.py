@@ -52,6 +52,7 @@ class Settings:
     registration_enabled: bool = True
     token_issuer: str = ""  # empty: https://<the API's domain>, taken from the request
     sam_local: bool = False  # AWS_SAM_LOCAL=true: SAM CLI sets it in every `sam local` container, AWS never
+    auth_api_origin: str = ""  # AUTH_API_ORIGIN: for the authorizer, whose requests are other APIs' (issuers.py)
     token_audience: str = "sam-refresh-auth"
     cookie_secure: bool = True
     cookie_samesite: Literal["Strict", "Lax", "None"] = "Strict"
@@ -70,10 +71,6 @@ class Settings:
     email_confirmation_ttl: int = 86400
     mail_interval: int = 60  # per account and kind of mail: at most one a minute...
     mail_per_day: int = 5  # ...and this many a day, however many requests (no mail bombing)
-
-    def issuer_for(self, domain: str) -> str:
-        """TOKEN_ISSUER, or the API's own https origin (what API Gateway's JWT authorizer expects)."""
-        return self.token_issuer or f"https://{domain}"
 
     @property
     def cookie_name(self) -> str:
@@ -132,6 +129,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         values["cookie_samesite"] = samesite
     for name, field in (
         ("TOKEN_ISSUER", "token_issuer"),
+        ("AUTH_API_ORIGIN", "auth_api_origin"),
         ("TOKEN_AUDIENCE", "token_audience"),
         ("SIGNING_KEY", "signing_key_pem"),
         ("SIGNING_KEY_PARAMETER", "signing_key_parameter"),

@@ -10,10 +10,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from authlayer import access_tokens, clock, device_cookies, errors
+from authlayer import access_tokens, clock, device_cookies, errors, issuers
 from authlayer.config import Settings
 from authlayer.http import BODY_MODE_HEADER, Request, Response
 from authlayer.keys import KeySet
@@ -26,26 +25,8 @@ def wants_body(request: Request) -> bool:
 
 
 def issuer(settings: Settings, request: Request) -> str:
-    """TOKEN_ISSUER, or the API's own origin: the one the client called, since the issuer must be
-    the URL its discovery document is fetched under (OpenID Connect Discovery 1.0 §4.3, RFC 8414 §3).
-
-    On API Gateway that is ``https://<requestContext.domainName>`` (what its JWT authorizer expects).
-    Under ``sam local`` (AWS_SAM_LOCAL=true) domainName is the constant ``localhost`` and the server
-    plain http, so ``https://localhost`` would name nothing: there the origin is the Host header
-    with the scheme SAM forwards (X-Forwarded-Proto: http, or https with --ssl-cert-file).
-    """
-    if settings.token_issuer:
-        return settings.token_issuer
-    if settings.sam_local:
-        host = request.headers.get("host", "")
-        scheme = request.headers.get("x-forwarded-proto", "http")
-        if _SAM_LOCAL_HOST.fullmatch(host) and scheme in {"http", "https"}:
-            return f"{scheme}://{host}"
-    return f"https://{request.domain}"
-
-
-# host[:port] or [v6]:port; anything else (a path, a userinfo) keeps the https://domainName default.
-_SAM_LOCAL_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
+    """The tokens' iss for a request to this API (authlayer.issuers)."""
+    return issuers.issuer_of(settings, request.domain, request.headers)
 
 
 def presented_refresh_token(settings: Settings, request: Request, body: dict[str, Any]) -> str | None:

@@ -75,3 +75,27 @@ def test_token_issuer_wins_under_sam_local_too():
     request = Request.from_event(as_sam_local(load_event("openid-configuration.json"), "127.0.0.1:3000"))
     # When / Then the override decides, as on AWS
     assert issuer(settings, request) == "https://auth.example.com"
+
+
+AUTHORIZER = {**BASE, "AUTH_API_ORIGIN": "https://abc123.execute-api.us-east-1.amazonaws.com"}
+
+
+def test_the_authorizer_judges_other_apis_requests_against_the_auth_api_s_origin():
+    # Given the revocation-aware authorizer's environment (AUTH_API_ORIGIN, no TOKEN_ISSUER) and a
+    # request to another API (AppApi, another stack's): its domain is not the issuer's
+    event = load_event("openid-configuration.json")
+    event["requestContext"]["domainName"] = "orders.example.com"
+    # When / Then the issuer is the auth API's origin, as the JWT authorizer's is
+    assert issuer(load_settings(AUTHORIZER), Request.from_event(event)) == "https://abc123.execute-api.us-east-1.amazonaws.com"
+    # and TOKEN_ISSUER (a custom domain) still wins
+    custom = load_settings({**AUTHORIZER, "TOKEN_ISSUER": "https://auth.example.com"})
+    assert issuer(custom, Request.from_event(event)) == "https://auth.example.com"
+
+
+def test_under_sam_local_the_authorizer_takes_the_origin_the_client_called():
+    # Given sam local, which resolves AUTH_API_ORIGIN's !Sub to a URL that exists nowhere, and
+    # serves AuthApi and AppApi on one origin
+    settings = load_settings({**AUTHORIZER, "AWS_SAM_LOCAL": "true", "AUTH_API_ORIGIN": "https://AuthApi.execute-api.us-east-1.amazonaws.com"})
+    request = Request.from_event(as_sam_local(load_event("openid-configuration.json"), "127.0.0.1:3000"))
+    # When / Then the issuer is that origin, the one the login handed out
+    assert issuer(settings, request) == "http://127.0.0.1:3000"

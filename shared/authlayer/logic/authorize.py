@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlayer import access_tokens
+from authlayer import access_tokens, issuers
 from authlayer.config import Settings
 from authlayer.errors import UnauthorizedError
 from authlayer.jwks import verification_keys
@@ -60,9 +60,11 @@ def authorize(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
         logger.info("authorizer denied", extra={"reason": "no bearer token"})
         return DENY
     domain = str((event.get("requestContext") or {}).get("domainName", ""))
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    issuer = issuers.issuer_of(settings, domain, headers)
     try:
         # RS256 pinned, typ at+jwt, iss, aud, exp and every claim required (RFC 8725 §3.1, §3.11).
-        claims = access_tokens.verify(settings, verification_keys(settings), settings.issuer_for(domain), token)
+        claims = access_tokens.verify(settings, verification_keys(settings), issuer, token)
     except UnauthorizedError:
         logger.info("authorizer denied", extra={"reason": "invalid access token"})
         return DENY
