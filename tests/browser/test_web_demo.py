@@ -240,6 +240,27 @@ def test_dashboard_shows_the_user_the_countdown_and_this_session(
     shot(page, screenshots, "03-dashboard")
 
 
+def test_dashboard_shows_what_your_api_sees_through_both_authorizers(
+    runner: Runner, new_page: NewPage, screenshots: Path
+) -> None:
+    # Given the demo user logged in
+    page = new_page()
+    log_in(page, runner)
+    current = page.locator("#sessions li[data-current=true]")
+    session_id = current.get_attribute("data-session-id")
+
+    # Then the dashboard shows what GET /api/whoami (JWT authorizer) and GET /api/whoami/live
+    # (revocation-aware authorizer) passed to the example function: this user, this session,
+    # this runner as the issuer
+    for view, authorizer in (("#whoami-jwt", "JWT"), ("#whoami-live", "Revocation-aware (Lambda)")):
+        expect(page.locator(f'{view} dd[data-field="authorizer"]')).to_have_text(authorizer)
+        expect(page.locator(f'{view} dd[data-field="sid"]')).to_have_text(str(session_id))
+        expect(page.locator(f'{view} dd[data-field="iss"]')).to_have_text(runner.url)
+        expect(page.locator(f'{view} dd[data-field="aud"]')).to_have_text("sam-refresh-auth")
+        expect(page.locator(f'{view} dd[data-field="sub"]')).to_have_text(re.compile(r"^\S+$"))
+    shot(page, screenshots, "03b-what-your-api-sees")
+
+
 def test_dashboard_on_a_phone_width_screen(runner: Runner, new_page: NewPage, screenshots: Path) -> None:
     # Given a phone-sized window
     page = new_page(**PHONE, user_agent=PHONE_UA)

@@ -62,6 +62,7 @@ const account = $("account");
 const countdown = $("countdown");
 const sessionsTitle = $("sessions-title");
 const sessionsList = $("sessions");
+const whoamiViews = [$("whoami-jwt"), $("whoami-live")];
 const reloadButton = $("reload-button");
 const logoutButton = $("logout-button");
 const logoutAllButton = $("logout-all-button");
@@ -445,6 +446,7 @@ async function loadDashboard() {
     ]);
     renderUser(user);
     renderSessions(Array.isArray(sessions?.data) ? sessions.data : []);
+    await Promise.all(whoamiViews.map(loadWhoami));
   } finally {
     screens.dashboard.element.removeAttribute("aria-busy");
   }
@@ -453,6 +455,56 @@ async function loadDashboard() {
 async function reloadSessions() {
   const sessions = await session.authorized("/api/auth/sessions");
   renderSessions(Array.isArray(sessions?.data) ? sessions.data : []);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What your API sees: the example routes answer with the claims their authorizer passed on.
+
+const WHOAMI_FIELDS = [
+  ["Route", "route"],
+  ["Authorizer", "authorizer"],
+  ["Subject (sub)", "sub"],
+  ["Session (sid)", "sid"],
+  ["Issuer (iss)", "iss"],
+  ["Audience (aud)", "aud"],
+  ["Expires (exp)", "exp"],
+  ["Scopes", "scopes"],
+];
+
+/** The authorizers answer {"message": ...} (API Gateway's shape), not Strapi's envelope. */
+function whoamiProblem(error) {
+  if (error instanceof ApiError && error.status === 404) return "Not in this deployment (ExampleRoutes=false).";
+  if (error instanceof ApiError && error.status === 403) return "Refused by the authorizer (403): this session or its user is no longer live.";
+  return describe(error);
+}
+
+async function loadWhoami(view) {
+  const route = view.dataset.route;
+  let values;
+  try {
+    const claims = await session.authorized(route);
+    const exp = Number(claims?.exp);
+    values = {
+      route,
+      authorizer: claims?.authorizer === "lambda" ? "Revocation-aware (Lambda)" : "JWT",
+      sub: claims?.sub,
+      sid: claims?.sid,
+      iss: claims?.iss,
+      aud: claims?.aud,
+      exp: Number.isFinite(exp) && exp > 0 ? timeElement(new Date(exp * 1000).toISOString()) : claims?.exp,
+      scopes: Array.isArray(claims?.scopes) && claims.scopes.length ? claims.scopes.join(" ") : "none",
+    };
+  } catch (error) {
+    if (error instanceof session.SessionEndedError) throw error;
+    values = { route, authorizer: whoamiProblem(error) };
+  }
+  view.replaceChildren(
+    ...WHOAMI_FIELDS.map(([label, key]) => {
+      const item = fact(label, values[key] ?? "—", key === "sub" || key === "sid" || key === "iss");
+      item.querySelector("dd").dataset.field = key; // for the browser tests
+      return item;
+    }),
+  );
 }
 
 function yesNo(value) {
@@ -595,6 +647,7 @@ async function endOtherSession(id, button) {
 function clearDashboard() {
   renderUser(null);
   sessionsList.replaceChildren();
+  for (const view of whoamiViews) view.replaceChildren();
   countdown.textContent = "";
   say(dashboardStatus, "");
 }
