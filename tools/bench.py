@@ -208,7 +208,7 @@ def make_fixtures(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         created_at=iso(now - 86400),
         updated_at=iso(now - 86400),
     )
-    token = new_token(new_session_id())
+    token = new_token(new_session_id(), user.id)
     session = Session(
         id=token.session_id,
         user_id=user.id,
