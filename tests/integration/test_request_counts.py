@@ -47,8 +47,13 @@ def meter(api):
 
 def record(flow: str, meter: capacity.Meter, **extra) -> capacity.Units:
     total = meter.total
-    FLOWS[flow] = {"requests": meter.operations, "read": total.read, "write": total.write,
-                   "index_write": total.index_write, **extra}
+    FLOWS[flow] = {
+        "requests": meter.operations,
+        "read": total.read,
+        "write": total.write,
+        "index_write": total.index_write,
+        **extra,
+    }
     meter.clear()
     return total
 
@@ -175,9 +180,16 @@ def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen):
     legacy = capacity.legacy_refresh_units(session_before, session_after, user, meter.tables["SessionsTable"])
     assert legacy == capacity.Units(read=1, write=4, index_write=1)  # GetItem + (update + ConditionCheck) x 2
     units = record(
-        "refresh", meter, before={"requests": ["GetItem", "TransactWriteItems"], "read": legacy.read,
-                                  "write": legacy.write, "index_write": legacy.index_write},
-        session_bytes=capacity.item_size(session_after), user_bytes=capacity.item_size(user),
+        "refresh",
+        meter,
+        before={
+            "requests": ["GetItem", "TransactWriteItems"],
+            "read": legacy.read,
+            "write": legacy.write,
+            "index_write": legacy.index_write,
+        },
+        session_bytes=capacity.item_size(session_after),
+        user_bytes=capacity.item_size(user),
     )
     assert units == capacity.Units(read=2, write=1, index_write=1)
 
@@ -194,8 +206,13 @@ def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen):
     # The revocation-aware authorizer makes me's request (computed; measured once it is merged)
     authorizer = capacity.session_and_user_read_units(session_after, user)
     assert authorizer == me
-    FLOWS["authorizer"] = {"requests": ["BatchGetItem"], "read": authorizer.read, "write": 0.0,
-                           "index_write": 0.0, "computed": True}
+    FLOWS["authorizer"] = {
+        "requests": ["BatchGetItem"],
+        "read": authorizer.read,
+        "write": 0.0,
+        "index_write": 0.0,
+        "computed": True,
+    }
 
     assert api.logout(cookie_value(refreshed)).status == 204
     assert meter.operations == ["GetItem", "UpdateItem"]  # the session, then revoked (and its index entry)
@@ -208,3 +225,34 @@ def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen):
     assert meter.operations == ["Query", "UpdateItem", "UpdateItem", "TransactWriteItems"]
     mailer = record("mailer", meter)
     assert mailer == capacity.Units(read=0.5, write=6, index_write=4)  # by-email Query; limit, code + user (x2)
+
+
+def test_issue17_a_session_item_with_its_whole_history_still_rotates_in_one_write_unit(
+    api, aws, demo_user, meter, frozen
+):
+    # Given a session rotated more often than it remembers (16 hashes, 3 earlier hops)
+    token = cookie_value(api.login())
+    for _ in range(20):
+        frozen.tick(60)
+        token = cookie_value(api.refresh_cookie(token))
+    session = item(aws, "SessionsTable", token.split(".")[0])
+    assert len(session["history"]["L"]) == 16 and len(session["hops"]["L"]) == 3
+    # Then it is still under 1 KB, with room for a User-Agent this long (the events' is shorter)
+    size = capacity.item_size(session)
+    user_agent = len(session["user_agent"]["S"].encode())
+    room = capacity.WRITE_UNIT_BYTES - (size - user_agent)
+    assert size < capacity.WRITE_UNIT_BYTES and room >= 120, (size, user_agent)
+    meter.clear()
+    frozen.tick(60)
+    assert api.refresh_cookie(token).status == 200
+    assert meter.total.write == 1
+    # and were the by-user index KEYS_ONLY (docs/cost.md), the rotation would not write it at all
+    sessions = meter.tables["SessionsTable"]
+    keys_only = capacity.Table(
+        sessions.name, sessions.keys, tuple(capacity.Index(i.name, i.keys, "KEYS_ONLY") for i in sessions.indexes)
+    )
+    rotated = item(aws, "SessionsTable", token.split(".")[0])
+    assert sessions.index_writes(session, rotated) == 1 and keys_only.index_writes(session, rotated) == 0
+    FLOWS.setdefault("refresh", {}).update(
+        session_bytes_full=size, user_agent_room=room, index_write_if_keys_only=keys_only.index_writes(session, rotated)
+    )
