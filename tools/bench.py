@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "shared"))
 
 import bench_state  # noqa: E402  (make dev's kept state: restart and per-write cost)
+import cost_model  # noqa: E402  (capacity units per flow and what they cost: issue 17)
 import smoke_built  # noqa: E402  (host twin, template reading, sizes: one implementation)
 
 PASSWORD = "correct horse battery staple"
@@ -220,7 +221,7 @@ def make_fixtures(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         created_at=iso(now - 86400),
         updated_at=iso(now - 86400),
     )
-    token = new_token(new_session_id())
+    token = new_token(new_session_id(), user.id)
     session = Session(
         id=token.session_id,
         user_id=user.id,
@@ -484,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(size) for size in args.state_sizes.split(",") if size]
     print(f"make dev state: restarts with {sizes} users + sessions, refreshes kept vs ephemeral", file=sys.stderr)
     state_rows = bench_state.measure(sizes, runs=3, refreshes=300) if sizes else []
+    print("capacity units per flow (tests/integration/test_request_counts.py) and the cost model", file=sys.stderr)
+    cpu_ms = {name: warm[name]["cpu_per_request"] * 1000 for name in ("refresh", "login", "me")}
+    costs = cost_model.section(cost_model.measured_flows(str(ROOT / ".venv" / "bin" / "python")), cpu_ms)
     layer_bytes = smoke_built.dir_size(built_layer)
     layer_zip = smoke_built.zipped_size(built_layer)
 
@@ -562,13 +566,16 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(imports))
     print(f"\n{context}")
+    print(f"\n{costs}")
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(
             "# Benchmarks (`make bench`)\n\n"
             "Measured with `make bench` (tools/bench.py): only ratios measured in one run mean something on\n"
             "these machines; absolute times are shown next to them for orientation only.\n\n"
-            f"{table}\n\n{chr(10).join(imports)}\n\n{context}\n"
+            f"{table}\n\n{chr(10).join(imports)}\n\n{context}\n\n"
+            "## DynamoDB capacity and cost (issue 17; method in docs/cost.md)\n\n"
+            f"{costs}\n"
         )
         print(f"wrote {args.markdown}", file=sys.stderr)
     return 0

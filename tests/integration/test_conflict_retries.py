@@ -1,7 +1,7 @@
-"""Writes that lose to a concurrent transaction on the user item are sent again, bounded and with
-jitter, not answered 503 (ASVS 5.0 16.5; catalogue R2-7). A conflict on a refresh's own session
-item keeps its meaning: another request changed the session, so it is read again. After the bound,
-503 as for any outage, with nothing half-written (ASVS 5.0 16.5.2)."""
+"""Writes that lose to a concurrent transaction on their items are sent again, bounded and with
+jitter, not answered 503 (ASVS 5.0 16.5; catalogue R2-7). A refresh whose condition failed is
+never resent: another request changed the session, and the failed write answers it as it now is
+(issue 17). After the bound, 503 as for any outage, with nothing half-written (ASVS 5.0 16.5.2)."""
 
 import pytest
 
@@ -11,7 +11,6 @@ from tests.integration.test_faults import FailingCall, assert_unavailable
 
 CANCELLED = "TransactionCanceledException"
 CONFLICT_ON_USER = ["None", "TransactionConflict"]  # index 1: the user's ConditionCheck / Update
-CONFLICT_ON_SESSION = ["TransactionConflict", "None"]
 
 
 @pytest.fixture
@@ -46,43 +45,52 @@ def assert_full_jitter(pauses):
         assert 0 <= delay <= dynamo.CONFLICT_BASE_DELAY * 2**n
 
 
-def test_asvs5_16_5_r2_7_refresh_whose_user_check_conflicts_is_retried_not_503(api, demo_user, pauses, dynamodb_calls):
-    # Given a session, and the user item busy in another transaction for two attempts
+def test_asvs5_16_5_r2_7_refresh_whose_write_meets_a_transaction_is_retried_not_503(api, demo_user, pauses, dynamodb_calls):
+    # Given a session whose item is busy in another transaction for two attempts
+    # (TransactionConflictException: a plain write meeting a transaction on its item)
     token = cookie_value(api.login())
     dynamodb_calls.clear()
-    with FailingCall("TransactWriteItems", CANCELLED, reasons=CONFLICT_ON_USER, times=2) as fault:
+    with FailingCall("UpdateItem", "TransactionConflictException", times=2) as fault:
         # When the client refreshes
         answer = api.refresh_cookie(token)
     # Then the rotation is sent again (same read, no re-read) and succeeds on the third attempt
     assert answer.status == 200, answer.body
-    assert fault.failed == 2 and dynamodb_calls == ["GetItem"] + ["TransactWriteItems"] * 3
+    assert fault.failed == 2 and dynamodb_calls == ["BatchGetItem"] + ["UpdateItem"] * 3
     assert len(pauses) == 2
     assert_full_jitter(pauses)
     assert api.refresh_cookie(cookie_value(answer)).status == 200
 
 
-def test_asvs5_16_5_r2_7_persistent_user_conflict_on_refresh_is_503_after_the_bound_with_nothing_written(
+def test_asvs5_16_5_r2_7_persistent_conflict_on_refresh_is_503_after_the_bound_with_nothing_written(
     api, demo_user, aws, pauses
 ):
     token = cookie_value(api.login())
     before = session_items(aws)
-    with FailingCall("TransactWriteItems", CANCELLED, reasons=CONFLICT_ON_USER) as fault:
+    with FailingCall("UpdateItem", "TransactionConflictException") as fault:
         assert_unavailable(api.refresh_cookie(token))
     assert fault.failed == dynamo.CONFLICT_ATTEMPTS == 3 and len(pauses) == 2
     assert session_items(aws) == before  # nothing rotated, nothing revoked
     assert api.refresh_cookie(token).status == 200  # the client's retry with the same token works
 
 
-def test_r2_7_conflict_on_the_session_item_reads_the_session_again_instead_of_resending(
+def test_issue17_a_refresh_whose_session_changed_is_judged_on_the_item_its_failed_write_returned(
     api, demo_user, pauses, dynamodb_calls
 ):
+    from tests.integration.test_grace_race import JustBeforeNextWrite
+
+    # Given a session, and another tab that rotates its token between this refresh's read and write
     token = cookie_value(api.login())
+    other_tab: list = []
     dynamodb_calls.clear()
-    with FailingCall("TransactWriteItems", CANCELLED, reasons=CONFLICT_ON_SESSION, times=1):
+    with JustBeforeNextWrite(lambda: other_tab.append(api.refresh_cookie(token))):
+        # When this tab refreshes with the same token
         answer = api.refresh_cookie(token)
-    # SESSION_CHANGED: another request may have rotated or revoked it, so the decision is made again
-    assert answer.status == 200
-    assert dynamodb_calls == ["GetItem", "TransactWriteItems", "GetItem", "TransactWriteItems"]
+    # Then its conditional write fails and answers the item as it now is (ReturnValuesOnConditionCheckFailure):
+    # the parent inside the grace window, so it replays the one live token without another read
+    assert answer.status == 200 and other_tab[0].status == 200
+    assert cookie_value(answer) == cookie_value(other_tab[0])
+    # (this tab's read and write, the other tab's read and write in between, this tab's touch)
+    assert dynamodb_calls == ["BatchGetItem", "UpdateItem", "BatchGetItem", "UpdateItem", "UpdateItem"]
     assert pauses == []
 
 
@@ -90,7 +98,7 @@ def test_asvs5_16_5_r2_7_login_counter_conflicting_with_a_transaction_is_retried
     api, demo_user, aws, pauses, dynamodb_calls
 ):
     # Given the login counter's UpdateItem meets a transaction on the user item twice
-    # (a refresh's ConditionCheck: TransactionConflictException on a plain write)
+    # (another login's session write: TransactionConflictException on a plain write)
     dynamodb_calls.clear()
     with FailingCall("UpdateItem", "TransactionConflictException", times=2) as fault:
         answer = api.login()
@@ -107,7 +115,7 @@ def test_asvs5_16_5_r2_7_login_counter_conflicting_with_a_transaction_is_retried
 
 
 def test_asvs5_16_5_r2_7_login_session_write_conflicting_on_the_user_is_retried(api, demo_user, aws, pauses):
-    # The session Put next to the counter reset (index 1, the user) meets a racing refresh
+    # The session Put next to the counter reset (index 1, the user) meets a racing transaction on the user
     with FailingCall("TransactWriteItems", CANCELLED, reasons=CONFLICT_ON_USER, times=1):
         answer = api.login()
     assert answer.status == 200
@@ -130,5 +138,10 @@ def test_a_failed_condition_is_never_resent(api, demo_user, pauses, dynamodb_cal
     with FailingCall(
         "TransactWriteItems", CANCELLED, reasons=["TransactionConflict", "ConditionalCheckFailed"], times=1
     ):
-        assert api.refresh_cookie(token).status == 401  # the user check failed: session ended
+        assert api.login().status == 400  # the password check of the session write failed: not resent
     assert pauses == [] and dynamodb_calls.count("TransactWriteItems") == 1
+    # and a refresh's failed condition is not resent either: it answers what the session now is
+    dynamodb_calls.clear()
+    with FailingCall("UpdateItem", "ConditionalCheckFailedException", times=1):
+        assert api.refresh_cookie(token).status == 401  # no item in the answer: the session is gone
+    assert pauses == [] and dynamodb_calls.count("UpdateItem") == 1

@@ -79,7 +79,7 @@ def test_failed_session_write_on_login_issues_nothing(api, demo_user, aws):
     assert aws["dynamodb"].scan(TableName="SessionsTable")["Items"] == []
 
 
-@pytest.mark.parametrize(("operation", "code"), [("GetItem", "ThrottlingException"), ("TransactWriteItems", "ProvisionedThroughputExceededException"), ("TransactWriteItems", "InternalServerError")])
+@pytest.mark.parametrize(("operation", "code"), [("BatchGetItem", "ThrottlingException"), ("UpdateItem", "ProvisionedThroughputExceededException"), ("UpdateItem", "InternalServerError")])
 def test_hydra_1831_refresh_whose_write_failed_leaves_the_old_token_valid(api, demo_user, operation, code):
     token = cookie_value(api.login())
     with FailingCall(operation, code):

@@ -16,18 +16,19 @@ T0 = "2026-11-29 12:00:00"
 
 
 class JustBeforeNextWrite:
-    """Run ``action`` once, just before the next TransactWriteItems is sent: another tab's
-    requests land between this request's read and its write (an exact interleaving, no threads)."""
+    """Run ``action`` once, just before the next ``operation`` (a refresh's write: UpdateItem) is
+    sent: another tab's requests land between this request's read and its write (an exact
+    interleaving, no threads)."""
 
-    def __init__(self, action):
-        self.action, self.done = action, False
+    def __init__(self, action, operation="UpdateItem"):
+        self.action, self.operation, self.done = action, operation, False
 
     def __enter__(self):
         dynamo.client().meta.events.register_first("before-call.dynamodb", self._hook)
         return self
 
     def _hook(self, model, **_):
-        if model.name == "TransactWriteItems" and not self.done:
+        if model.name == self.operation and not self.done:
             self.done = True
             self.action()
 

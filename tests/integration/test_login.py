@@ -5,6 +5,7 @@ import json
 import bcrypt
 import pytest
 
+from authlayer import refresh_tokens
 from tests.conftest import DEMO_PASSWORD, cookie_value
 
 SANITIZED_KEYS = {"id", "username", "email", "provider", "confirmed", "blocked", "createdAt", "updatedAt"}
@@ -37,7 +38,8 @@ def test_asvs4_3_4_refresh_cookie_is_host_prefixed_secure_httponly_strict(api, d
 def test_body_transport_returns_refresh_token_in_body_and_no_cookie(api, demo_user):
     answer = api.login(headers={"x-refresh-token-transport": "body"})
     assert answer.status == 200 and answer.cookies == []
-    assert len(answer.body["refreshToken"]) == 66
+    token = refresh_tokens.parse(answer.body["refreshToken"])
+    assert token is not None and token.user_id == answer.body["user"]["id"]  # issue 17: it names its user
 
 
 def test_asvs5_6_3_8_unknown_user_and_wrong_password_get_identical_answers(api, demo_user, aws):

@@ -236,3 +236,79 @@ def test_asvs4_13_2_3_cross_site_form_refresh_is_refused_and_rotates_nothing(api
 def test_refresh_body_with_unknown_fields_is_400(api, demo_user):
     answer = api.call("refresh", "refresh-body.json", {"refreshToken": "x", "admin": True})
     assert answer.status == 400 and answer.error_name == "ValidationError"
+
+
+# --- issue 17: the token names its user; the user is read with the session, not checked in the write ---
+
+
+def test_issue17_a_token_issued_before_the_upgrade_keeps_working_and_its_child_names_the_user(api, demo_user):
+    from authlayer import refresh_tokens
+    from authlayer.dal import dynamo
+
+    # Given a deployed token of the legacy form <session id>.<secret> (what login issued before)
+    legacy = login_token(api)[:66]
+    calls: list[str] = []
+    dynamo.client().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    # When it refreshes
+    answer = api.refresh_cookie(legacy)
+    # Then it works, reading the session and then its user (once: three requests), and its child
+    # names the user, so the next refresh is the usual two
+    assert answer.status == 200 and calls == ["GetItem", "GetItem", "UpdateItem"]
+    child = refresh_tokens.parse(cookie_value(answer))
+    assert child is not None and child.user_id == demo_user.id
+    calls.clear()
+    assert api.refresh_cookie(cookie_value(answer)).status == 200
+    assert calls == ["BatchGetItem", "UpdateItem"]
+
+
+def test_issue17_a_token_naming_another_user_is_401_without_side_effects(api, demo_user, aws):
+    from authlayer import refresh_tokens
+    from authlayer.accounts import create_user
+
+    # Given a live token, and another user
+    other = create_user("other", "other@example.com", "another long passphrase")
+    token = refresh_tokens.parse(login_token(api))
+    before = session_item(aws)
+    # When the token is altered to name the other user (its secret is still the live one)
+    forged = str(refresh_tokens.RefreshToken(token.session_id, token.secret, other.id))
+    # Then 401, and the session is untouched: its owner's token still works
+    assert api.refresh_cookie(forged).status == 401
+    assert session_item(aws) == before
+    assert api.refresh_cookie(str(token)).status == 200
+
+
+def test_issue17_a_block_landing_between_the_read_and_the_write_lets_that_one_refresh_through_and_no_more(
+    api, demo_user
+):
+    from authlayer import clock
+    from authlayer.dal import users as user_store
+    from authlayer.models import iso
+    from tests.integration.test_grace_race import JustBeforeNextWrite
+
+    # Given a session, and an operator's block whose user update lands after this refresh read the
+    # user but before its write (the session items are not marked revoked yet)
+    token = login_token(api)
+
+    def block_user_item():
+        user_store.update(demo_user.id, iso(clock.now()), blocked=True, tokens_not_before=clock.now_ms())
+
+    with JustBeforeNextWrite(block_user_item):
+        answer = api.refresh_cookie(token)
+    # Then that one refresh is answered (the window, docs/cost.md), but its access token is refused
+    # on our own routes at once (the sid / not-before check, ASVS 5.0 7.4.2) and its refresh token
+    # at the next refresh, which reads the user again
+    assert answer.status == 200
+    assert api.me(answer.body["jwt"]).status == 401
+    assert api.refresh_cookie(cookie_value(answer)).status == 401
+
+
+def test_issue17_a_whole_block_landing_between_the_read_and_the_write_is_caught_by_the_write(api, demo_user):
+    from authlayer.logic.accounts import set_blocked
+    from tests.integration.test_grace_race import JustBeforeNextWrite
+
+    # Given a block (user item, then the session items marked revoked) landing between read and write
+    token = login_token(api)
+    with JustBeforeNextWrite(lambda: set_blocked(demo_user.id, True)):
+        answer = api.refresh_cookie(token)
+    # Then the write's own condition (not revoked) fails: no refresh gets through
+    assert answer.status == 401

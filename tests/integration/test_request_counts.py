@@ -1,9 +1,65 @@
-"""DynamoDB round trips per request on the common paths (design: refresh at most 2)."""
+"""DynamoDB round trips and capacity units per flow on the common paths (design: refresh at most
+2 requests; issue 17: at most 2 read units and 1 write unit on the table for a normal session).
 
+Units are computed by DynamoDB's published rules (tools/capacity.py) from each request's type,
+consistency and the sizes of the items it touched, read from moto before and after it. moto's own
+ReturnConsumedCapacity is a constant per operation (moto 5.2.5: GetItem and UpdateItem 0.5
+whatever the consistency or size, BatchGetItem 1 per key, TransactWriteItems none): only
+BatchGetItem's is the right figure for our items (under 4 KB, strongly consistent), and there the
+test checks that they agree.
+
+With CAPACITY_REPORT=<file> the measured flows are also written there (tools/bench.py prints them).
+"""
+
+import json
+import os
+
+import boto3
 import pytest
+from freezegun import freeze_time
 
 from authlayer.dal import dynamo
-from tests.conftest import cookie_value
+from localdev.template import load_template, table_definitions
+from tests.conftest import ROOT, cookie_value
+from tools import capacity
+
+FLOWS: dict[str, dict] = {}  # flow -> requests and units, for CAPACITY_REPORT
+
+
+@pytest.fixture(scope="module", autouse=True)
+def capacity_report():
+    yield
+    if os.environ.get("CAPACITY_REPORT") and FLOWS:
+        with open(os.environ["CAPACITY_REPORT"], "w", encoding="utf-8") as out:
+            json.dump(FLOWS, out, indent=1)
+
+
+@pytest.fixture
+def meter(api):
+    """Every DynamoDB request of the handlers, with its capacity units."""
+    peeker = boto3.client("dynamodb", region_name="us-east-1")  # not metered
+    tables = capacity.tables_of(table_definitions(load_template(ROOT / "template.yaml")))
+    metered = capacity.Meter(tables, lambda table, key: peeker.get_item(TableName=table, Key=key).get("Item"))
+    metered.attach(dynamo.client())
+    yield metered
+    metered.detach(dynamo.client())
+
+
+def record(flow: str, meter: capacity.Meter, **extra) -> capacity.Units:
+    total = meter.total
+    FLOWS[flow] = {
+        "requests": meter.operations,
+        "read": total.read,
+        "write": total.write,
+        "index_write": total.index_write,
+        **extra,
+    }
+    meter.clear()
+    return total
+
+
+def item(aws, table, pk):
+    return aws["dynamodb"].get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True)["Item"]
 
 
 @pytest.fixture
@@ -19,7 +75,7 @@ def test_login_refresh_and_me_round_trips(api, demo_user, dynamodb_calls):
     assert dynamodb_calls == ["BatchGetItem", "UpdateItem", "TransactWriteItems"]
     dynamodb_calls.clear()
     refreshed = api.refresh_cookie(cookie_value(login))
-    assert dynamodb_calls == ["GetItem", "TransactWriteItems"]
+    assert dynamodb_calls == ["BatchGetItem", "UpdateItem"]  # issue 17: session and user at once, then the session
     dynamodb_calls.clear()
     api.me(refreshed.body["jwt"])
     assert dynamodb_calls == ["BatchGetItem"]
@@ -87,3 +143,116 @@ def test_recovery_flows_round_trips(api, aws, demo_user, dynamodb_calls):
     # Code, user, then one transaction (code spent, new hash, the caller's session), then the old
     # session marked revoked for the list; no read after the commit (ASVS 5.0 16.5.2).
     assert dynamodb_calls == ["GetItem", "GetItem", "TransactWriteItems", "Query", "UpdateItem"]
+
+
+@pytest.fixture
+def frozen():
+    with freeze_time("2026-11-29 12:00:00") as clock:
+        yield clock
+
+
+def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen):
+    """Refresh: at most 2 read units and 1 write unit on the table (today's shapes: 1 + 4)."""
+    from tests.integration.recovery_helpers import run_mailer
+
+    # Given a user who logs in
+    login = api.login("demo@example.com")
+    assert meter.operations == ["BatchGetItem", "UpdateItem", "TransactWriteItems"]
+    # guards 2 x 1 (strong), the counter 1, the session Put + counter reset 2 x 2 (transaction),
+    # and the session's entry in the by-user index (projection ALL) 1
+    assert record("login", meter) == capacity.Units(read=2, write=5, index_write=5)
+    session_id = cookie_value(login).split(".")[0]
+    session_before = item(aws, "SessionsTable", session_id)
+    user = item(aws, "UsersTable", f"USER#{demo_user.id}")
+
+    # When it refreshes, a minute later
+    frozen.tick(60)
+    refreshed = api.refresh_cookie(cookie_value(login))
+    assert refreshed.status == 200
+    # Then one BatchGetItem (session + user, 1 unit each) and one UpdateItem (1 unit: under 1 KB),
+    # plus the by-user index entry that projection ALL rewrites (docs/cost.md)
+    assert meter.operations == ["BatchGetItem", "UpdateItem"]
+    batch, write = meter.requests
+    assert batch.reported == batch.units.read == 2  # moto's 1 per key is the rule's figure here
+    assert write.reported == 0.5  # moto's constant for UpdateItem: no write costs half a unit
+    session_after = item(aws, "SessionsTable", session_id)
+    assert capacity.item_size(session_after) < capacity.WRITE_UNIT_BYTES  # a normal-size session item
+    legacy = capacity.legacy_refresh_units(session_before, session_after, user, meter.tables["SessionsTable"])
+    assert legacy == capacity.Units(read=1, write=4, index_write=1)  # GetItem + (update + ConditionCheck) x 2
+    units = record(
+        "refresh",
+        meter,
+        before={
+            "requests": ["GetItem", "TransactWriteItems"],
+            "read": legacy.read,
+            "write": legacy.write,
+            "index_write": legacy.index_write,
+        },
+        session_bytes=capacity.item_size(session_after),
+        user_bytes=capacity.item_size(user),
+    )
+    assert units == capacity.Units(read=2, write=1, index_write=1)
+
+    # A replay of the parent inside the grace window: the same read, one UpdateItem (touch)
+    frozen.tick(2)
+    assert api.refresh_cookie(cookie_value(login)).status == 200
+    assert meter.operations == ["BatchGetItem", "UpdateItem"]
+    assert record("grace replay", meter) == capacity.Units(read=2, write=1, index_write=1)
+
+    assert api.me(refreshed.body["jwt"]).status == 200
+    assert meter.operations == ["BatchGetItem"]
+    me = record("me", meter)
+    assert me == capacity.Units(read=2)
+    # The revocation-aware authorizer makes me's request (computed; measured once it is merged)
+    authorizer = capacity.session_and_user_read_units(session_after, user)
+    assert authorizer == me
+    FLOWS["authorizer"] = {
+        "requests": ["BatchGetItem"],
+        "read": authorizer.read,
+        "write": 0.0,
+        "index_write": 0.0,
+        "computed": True,
+    }
+
+    assert api.logout(cookie_value(refreshed)).status == 204
+    assert meter.operations == ["GetItem", "UpdateItem"]  # the session, then revoked (and its index entry)
+    assert record("logout", meter) == capacity.Units(read=1, write=1, index_write=1)
+
+    # forgot-password: one SQS message, no table; the mailer then finds, counts, stores the code
+    api.call("mail_request", "forgot-password.json", {"email": "demo@example.com"})
+    assert record("forgot-password", meter) == capacity.Units()
+    run_mailer(aws)
+    assert meter.operations == ["Query", "UpdateItem", "UpdateItem", "TransactWriteItems"]
+    mailer = record("mailer", meter)
+    assert mailer == capacity.Units(read=0.5, write=6, index_write=4)  # by-email Query; limit, code + user (x2)
+
+
+def test_issue17_a_session_item_with_its_whole_history_still_rotates_in_one_write_unit(
+    api, aws, demo_user, meter, frozen
+):
+    # Given a session rotated more often than it remembers (16 hashes, 3 earlier hops)
+    token = cookie_value(api.login())
+    for _ in range(20):
+        frozen.tick(60)
+        token = cookie_value(api.refresh_cookie(token))
+    session = item(aws, "SessionsTable", token.split(".")[0])
+    assert len(session["history"]["L"]) == 16 and len(session["hops"]["L"]) == 3
+    # Then it is still under 1 KB, with room for a User-Agent this long (the events' is shorter)
+    size = capacity.item_size(session)
+    user_agent = len(session["user_agent"]["S"].encode())
+    room = capacity.WRITE_UNIT_BYTES - (size - user_agent)
+    assert size < capacity.WRITE_UNIT_BYTES and room >= 120, (size, user_agent)
+    meter.clear()
+    frozen.tick(60)
+    assert api.refresh_cookie(token).status == 200
+    assert meter.total.write == 1
+    # and were the by-user index KEYS_ONLY (docs/cost.md), the rotation would not write it at all
+    sessions = meter.tables["SessionsTable"]
+    keys_only = capacity.Table(
+        sessions.name, sessions.keys, tuple(capacity.Index(i.name, i.keys, "KEYS_ONLY") for i in sessions.indexes)
+    )
+    rotated = item(aws, "SessionsTable", token.split(".")[0])
+    assert sessions.index_writes(session, rotated) == 1 and keys_only.index_writes(session, rotated) == 0
+    FLOWS.setdefault("refresh", {}).update(
+        session_bytes_full=size, user_agent_room=room, index_write_if_keys_only=keys_only.index_writes(session, rotated)
+    )

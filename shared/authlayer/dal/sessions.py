@@ -1,14 +1,17 @@
 """Sessions table: one item per login session, keyed by the session id the refresh token names.
 
-Rotation is one TransactWriteItems: the session update is conditional on the presented token
-still being the live one (so two racing refreshes cannot both rotate, RFC 9700 §4.14.2), next to
-a ConditionCheck on the user (not blocked, not deleted, session not ended by a password change).
+Rotation is one conditional UpdateItem of the session: on the presented token still being the
+live one (so two racing refreshes cannot both rotate, RFC 9700 §4.14.2), not revoked, and inside
+its absolute lifetime. The user's standing (not blocked, not deleted, session not ended by a
+password change or logout-all) is read with the session in one strongly consistent BatchGetItem
+just before (get_with_user); docs/cost.md shows why that leaves no wider window than the former
+ConditionCheck.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -31,12 +34,6 @@ def _pack(hop: Hop) -> bytes:
 
 def _unpack(packed: bytes) -> Hop:
     return Hop(nonce=packed[8:], rotated_at=int.from_bytes(packed[:8], "big"))
-
-
-class WriteResult(enum.Enum):
-    OK = "ok"
-    SESSION_CHANGED = "session_changed"  # another request rotated or revoked it first
-    USER_REJECTED = "user_rejected"  # blocked, deleted, or sessions ended by the user's not-before
 
 
 def _table() -> str:
@@ -136,8 +133,16 @@ def get_with_user(session_id: str, user_id: str) -> tuple[Session | None, User |
     )
 
 
-def rotate(session: Session, presented_hash: bytes, new_hash: bytes, nonce: bytes, now: int) -> WriteResult:
-    """Make new_hash the live token, if presented_hash still is (one conditional write)."""
+@dataclass(frozen=True)
+class Lost:
+    """A rotation or touch whose condition failed: ``current`` is the session item as it is now
+    (returned by the failed write itself, so no read is needed), None if it is gone."""
+
+    current: Session | None
+
+
+def rotate(session: Session, presented_hash: bytes, new_hash: bytes, nonce: bytes, now: int) -> Lost | None:
+    """Make new_hash the live token, if presented_hash still is (one conditional write). None: done."""
     idle_expires = min(now + get_settings().refresh_idle_ttl, session.absolute_expires_at)
     history = [*session.history, presented_hash][-HISTORY_LENGTH:]
     hops = [_pack(h) for h in kept_hops(session)]
@@ -154,7 +159,7 @@ def kept_hops(session: Session) -> list[Hop]:
     return session.hops()[-EARLIER_HOPS_KEPT:]
 
 
-def touch(session: Session, now: int) -> WriteResult:
+def touch(session: Session, now: int) -> Lost | None:
     """Record a use without rotating (the grace-window replay), under the same conditions."""
     idle_expires = min(now + get_settings().refresh_idle_ttl, session.absolute_expires_at)
     update = {
@@ -164,34 +169,28 @@ def touch(session: Session, now: int) -> WriteResult:
     return _conditional_update(session, session.token_hash, now, update)
 
 
-def _conditional_update(session: Session, live_hash: bytes, now: int, update: dict[str, Any]) -> WriteResult:
+def _conditional_update(session: Session, live_hash: bytes, now: int, update: dict[str, Any]) -> Lost | None:
+    """One UpdateItem of the session alone: 1 write unit for an item under 1 KB, where the former
+    TransactWriteItems with a ConditionCheck on the user cost 4 (two underlying writes per item of a
+    transaction, the check included). The user's standing was read with the session (get_with_user)."""
     values = {":live": live_hash, ":now": now, **update["values"]}
-    items = [
-        {
-            "Update": {
-                "TableName": _table(),
-                "Key": _key(session.id),
-                "UpdateExpression": update["UpdateExpression"],
-                # Still the live token, not revoked, and not past its absolute lifetime.
-                "ConditionExpression": "token_hash = :live AND attribute_not_exists(revoked_at) "
-                "AND absolute_expires_at > :now",
-                "ExpressionAttributeValues": dynamo.to_values(values),
-            }
-        },
-        users.user_condition_check(session.user_id, session.created_at),
-    ]
+    request = {
+        "TableName": _table(),
+        "Key": _key(session.id),
+        "UpdateExpression": update["UpdateExpression"],
+        # Still the live token, not revoked, and not past its absolute lifetime.
+        "ConditionExpression": "token_hash = :live AND attribute_not_exists(revoked_at) AND absolute_expires_at > :now",
+        "ExpressionAttributeValues": dynamo.to_values(values),
+        # A lost race (a concurrent refresh or a revocation) answers the item as it now is: the
+        # caller judges again without another read.
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
     try:
-        # A conflict on the session item is a concurrent refresh or revocation: re-read (the
-        # caller's SESSION_CHANGED) rather than resend; one on the user is retried (write()).
-        dynamo.transact_write("rotate_session", items, answer_conflicts_at=(0,))
-    except ClientError as error:
-        codes = dynamo.cancellation_codes(error)
-        if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
-            return WriteResult.USER_REJECTED
-        if codes and codes[0] in {"ConditionalCheckFailed", "TransactionConflict"}:
-            return WriteResult.SESSION_CHANGED
-        raise ServiceUnavailableError() from None
-    return WriteResult.OK
+        dynamo.write("rotate_session", "update_item", request)
+    except ClientError as error:  # only ConditionalCheckFailed gets past write()
+        item = error.response.get("Item")
+        return Lost(_to_session(item) if item else None)
+    return None
 
 
 def revoke(session_id: str, now: int, reason: str) -> bool:

@@ -173,19 +173,6 @@ def replace_password_hash(user_id: str, old_hash: str, new_hash: str, updated_at
     )
 
 
-def user_condition_check(user_id: str, session_created_ms: int) -> dict[str, Any]:
-    """A TransactWriteItems ConditionCheck: the user exists, is not blocked, and has not ended
-    this session by a password change or logout-all (per-user not-before, ASVS 5.0 7.4.1-7.4.3)."""
-    return {
-        "ConditionCheck": {
-            "TableName": _table(),
-            "Key": user_key(user_id),
-            "ConditionExpression": "attribute_exists(pk) AND blocked = :false AND tokens_not_before <= :created",
-            "ExpressionAttributeValues": dynamo.to_values({":false": False, ":created": session_created_ms}),
-        }
-    }
-
-
 def update(user_id: str, updated_at: str, *, remove: tuple[str, ...] = (), **fields: Any) -> bool:
     """Set some of: blocked, confirmed, password_hash, tokens_not_before; remove some of the live
     codes (reset_code, confirm_code). False if no such user."""

@@ -1,8 +1,9 @@
 """Account changes that end sessions: block, delete, set or change a password, log out everywhere.
 
-Each sets the user's ``tokens_not_before`` first: one conditional attribute that every refresh
-checks in its transaction, so the sessions concerned end at once (ASVS 5.0 7.4.1-7.4.3), even
-one created by a racing login. The session items are then marked revoked for the session list.
+Each sets the user's ``tokens_not_before`` first: one attribute that every refresh reads with
+the session (strongly consistent), so the sessions concerned end at once (ASVS 5.0 7.4.1-7.4.3),
+even one created by a racing login. The session items are then marked revoked, which a refresh's
+conditional write also checks (docs/cost.md: the window between the two).
 """
 
 from __future__ import annotations

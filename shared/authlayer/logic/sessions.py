@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from authlayer import clock, refresh_tokens
@@ -10,10 +10,10 @@ from authlayer.config import Settings
 from authlayer.dal import attempts
 from authlayer.dal import sessions as store
 from authlayer.dal import users as user_store
-from authlayer.dal.sessions import WriteResult
+from authlayer.dal.sessions import Lost
 from authlayer.errors import NotFoundError, UnauthorizedError
 from authlayer.logic.token_standing import Standing, judge
-from authlayer.models import Session
+from authlayer.models import Session, User
 from authlayer.observability import count, logger
 from authlayer.refresh_tokens import RefreshToken
 
@@ -56,7 +56,7 @@ def new_session(settings: Settings, user_id: str, user_agent: str, ip: str, crea
     ``created_ms``: the not-before those set, so this session is the first one it lets live."""
     now = clock.now()
     session_id = refresh_tokens.new_session_id()
-    token = refresh_tokens.new_token(session_id)
+    token = refresh_tokens.new_token(session_id, user_id)
     absolute = now + settings.refresh_absolute_ttl
     session = Session(
         id=session_id,
@@ -79,52 +79,80 @@ def _invalid() -> UnauthorizedError:
 
 
 def refresh(settings: Settings, raw_token: str) -> Renewed:
-    """Rotate the presented token, or replay the grace window, or detect reuse. 401 otherwise."""
+    """Rotate the presented token, or replay the grace window, or detect reuse. 401 otherwise.
+
+    Two requests (issue 17): one strongly consistent BatchGetItem of the session and its user, one
+    conditional UpdateItem of the session. The user is judged here, not in the write, so a refresh
+    is no write on the user's item (no partition cap for a user with many sessions, no conflict with
+    that user's login); the window that opens is in docs/cost.md ("What the user check costs")."""
     token = refresh_tokens.parse(raw_token)
     if token is None:
         raise _invalid()
-    for _ in range(3):  # a lost race re-reads once or twice, then gives up with 401
-        session = store.get(token.session_id)
+    session, user = _read(token)
+    now = clock.now()
+    for _ in range(3):  # a lost race judges the item the failed write returned, twice at most
         if session is None:
             raise _invalid()
-        now = clock.now()
         if session.ended(now):
             logger.info("refresh on ended session", extra={"session_id": session.id, "reason": session.revoked_reason})
             raise _invalid()
         verdict = judge(session, token, now, settings.refresh_reuse_grace)
-        if verdict.standing is Standing.LIVE:
-            nonce = refresh_tokens.new_nonce()
-            child = token.child(nonce)
-            result = store.rotate(session, token.hash, child.hash, nonce, now)
-            if result is WriteResult.OK:
-                session.earlier_hops = store.kept_hops(session)
-                session.history = [*session.history, token.hash][-store.HISTORY_LENGTH :]
-                session.token_hash, session.nonce, session.rotated_at = child.hash, nonce, now
-                session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
-                count("RefreshRotated")
-                logger.info("refresh token rotated", extra={"user_id": session.user_id, "session_id": session.id})
-                return Renewed(session, child)
-        elif verdict.standing is Standing.RACING and verdict.live is not None:
-            # Grace window: an ancestor re-derives the one live token (the stored nonces).
-            result = store.touch(session, now)
-            if result is WriteResult.OK:
-                session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
-                count("RefreshGraceReplay")
-                logger.info("refresh grace replay", extra={"user_id": session.user_id, "session_id": session.id})
-                return Renewed(session, verdict.live)
-        elif verdict.standing is Standing.REUSED:
+        if verdict.standing is Standing.REUSED:
             _revoke_on_reuse(session, now, verdict.why)
             raise _invalid()
-        else:
-            # Right session id, unknown secret: a guess or a truncated token. No side effects,
-            # so nobody who merely knows a session id can end it (catalogue 17).
+        if verdict.live is None or (token.user_id and token.user_id != session.user_id):
+            # Right session id with an unknown secret (a guess, a truncated token), or a user id
+            # the session does not have (not a token we issued): no side effects, so nobody who
+            # merely knows a session id can end it (catalogue 17).
             raise _invalid()
-        if result is WriteResult.USER_REJECTED:
+        if user is None or not session.live_for(user, now):
             # Blocked, deleted, or sessions ended by a password change (ASVS 5.0 7.4.2-7.4.3).
             store.revoke(session.id, now, "user rejected")
             raise _invalid()
-        # SESSION_CHANGED: a concurrent refresh or a revocation won; look again.
+        if verdict.standing is Standing.LIVE:
+            outcome = _rotate(settings, session, token, verdict.live, now)
+        else:  # RACING
+            outcome = _replay(settings, session, verdict.live, now)
+        if isinstance(outcome, Renewed):
+            return outcome
+        session = outcome.current  # another request rotated or revoked it first
     raise _invalid()
+
+
+def _read(token: RefreshToken) -> tuple[Session | None, User | None]:
+    """The session and its user, strongly consistent: one BatchGetItem when the token names the
+    user; a token of the legacy form (before issue 17) reads the session, then the user, once:
+    its session's next token names the user."""
+    if token.user_id:
+        return store.get_with_user(token.session_id, token.user_id)
+    session = store.get(token.session_id)
+    return session, user_store.get(session.user_id) if session else None
+
+
+def _rotate(settings: Settings, session: Session, token: RefreshToken, live: RefreshToken, now: int) -> Renewed | Lost:
+    nonce = refresh_tokens.new_nonce()
+    child = replace(live.child(nonce), user_id=session.user_id)  # a legacy token's child names its user
+    lost = store.rotate(session, token.hash, child.hash, nonce, now)
+    if lost is not None:
+        return lost
+    session.earlier_hops = store.kept_hops(session)
+    session.history = [*session.history, token.hash][-store.HISTORY_LENGTH :]
+    session.token_hash, session.nonce, session.rotated_at = child.hash, nonce, now
+    session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
+    count("RefreshRotated")
+    logger.info("refresh token rotated", extra={"user_id": session.user_id, "session_id": session.id})
+    return Renewed(session, child)
+
+
+def _replay(settings: Settings, session: Session, live: RefreshToken, now: int) -> Renewed | Lost:
+    """Grace window: an ancestor re-derives the one live token (the stored nonces)."""
+    lost = store.touch(session, now)
+    if lost is not None:
+        return lost
+    session.idle_expires_at = min(now + settings.refresh_idle_ttl, session.absolute_expires_at)
+    count("RefreshGraceReplay")
+    logger.info("refresh grace replay", extra={"user_id": session.user_id, "session_id": session.id})
+    return Renewed(session, replace(live, user_id=session.user_id))
 
 
 def _revoke_on_reuse(session: Session, now: int, why: str) -> None:
