@@ -116,6 +116,7 @@ HANDLERS = {
     "mailer": "functions/mailer/mailer.py",
     "reset_password": "functions/reset_password/reset_password.py",
     "email_confirmation": "functions/email_confirmation/email_confirmation.py",
+    "authorizer": "functions/authorizer/authorizer.py",
 }
 
 

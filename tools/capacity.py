@@ -261,5 +261,5 @@ def legacy_refresh_units(session_before: Item, session_after: Item, user: Item, 
 
 def session_and_user_read_units(session: Item, user: Item) -> Units:
     """One strongly consistent BatchGetItem of a session and its user: the revocation-aware
-    authorizer's request (SessionAuthorizerFunction; computed here, measured once it is merged)."""
+    authorizer's request (SessionAuthorizerFunction), as the request-count test measures it."""
     return Units(read=read_units(item_size(session), consistent=True) + read_units(item_size(user), consistent=True))

@@ -37,7 +37,7 @@ FLOWS: dict[str, dict[str, Any]] = {
     # one SQS message, then the mailer (its own invocation, fed by SQS: no API Gateway) and one mail
     "forgot-password": {"function": "MailRequestFunction", "sqs": 1},
     "mailer": {"function": "MailerFunction", "api": 0, "sqs": 2, "emails": 1},  # receive + delete
-    "authorizer": {"function": "SessionAuthorizerFunction", "api": 0, "warm": "me"},
+    "authorizer": {"function": "SessionAuthorizerFunction", "api": 0, "warm": "authorizer"},
 }
 MAU = 100_000
 
@@ -119,7 +119,7 @@ def section(flows: dict[str, Any], cpu_ms: dict[str, float], prices_path: Path =
     prices = json.loads(prices_path.read_text())
     rows = _header("flow", "DynamoDB requests", "read units", "write units (table + indexes)", "measured")
     for flow, u in flows.items():
-        how = "computed (function not merged yet)" if u.get("computed") else "moto + rules"
+        how = "computed" if u.get("computed") else "moto + rules"
         rows.append(
             _row(flow, ", ".join(u["requests"]) or "-", f"{u['read']:g}", f"{u['write']:g} + {u['index_write']:g}", how)
         )
@@ -183,7 +183,7 @@ def section(flows: dict[str, Any], cpu_ms: dict[str, float], prices_path: Path =
         + f"Prices {prices['region']}, read {prices['date']} (tools/prices.json). Usage per MAU a month: "
         + ", ".join(f"{k} {v:g}" for k, v in usage.items())
         + f". Lambda: arm64 price, memory from template.yaml, duration = warm CPU measured here ({cpu}; "
-        "x86_64, DynamoDB stubbed; logout, forgot-password, the mailer and the authorizer use me's) + "
+        "x86_64, DynamoDB stubbed; logout, forgot-password and the mailer use me's) + "
         f"{prices['assumptions']['dynamodb_round_trip_ms']} ms per DynamoDB request, rounded up to 1 ms: an "
         "estimate. Free tiers left out, except Cognito's free MAUs (its price as published)."
     )

@@ -20,7 +20,7 @@ from freezegun import freeze_time
 
 from authlayer.dal import dynamo
 from localdev.template import load_template, table_definitions
-from tests.conftest import ROOT, cookie_value
+from tests.conftest import ROOT, LambdaContext, cookie_value, load_event, load_handler
 from tools import capacity
 
 FLOWS: dict[str, dict] = {}  # flow -> requests and units, for CAPACITY_REPORT
@@ -151,7 +151,7 @@ def frozen():
         yield clock
 
 
-def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen):
+def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen, monkeypatch):
     """Refresh: at most 2 read units and 1 write unit on the table (today's shapes: 1 + 4)."""
     from tests.integration.recovery_helpers import run_mailer
 
@@ -203,16 +203,18 @@ def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen):
     assert meter.operations == ["BatchGetItem"]
     me = record("me", meter)
     assert me == capacity.Units(read=2)
-    # The revocation-aware authorizer makes me's request (computed; measured once it is merged)
-    authorizer = capacity.session_and_user_read_units(session_after, user)
-    assert authorizer == me
-    FLOWS["authorizer"] = {
-        "requests": ["BatchGetItem"],
-        "read": authorizer.read,
-        "write": 0.0,
-        "index_write": 0.0,
-        "computed": True,
-    }
+    # The revocation-aware authorizer (SessionAuthorizerFunction) judging a request to AppApi:
+    # me's one BatchGetItem, and the units the rule gives that session and user
+    monkeypatch.setenv("AUTH_API_ORIGIN", "https://" + load_event("me.json")["requestContext"]["domainName"])
+    authorizer_handler = load_handler("authorizer")
+    meter.clear()
+    event = load_event("authorizer-request.json")
+    event["identitySource"] = [f"Bearer {refreshed.body['jwt']}"]
+    event["headers"]["authorization"] = event["identitySource"][0]
+    assert authorizer_handler(event, LambdaContext())["isAuthorized"] is True
+    assert meter.operations == ["BatchGetItem"]
+    authorizer = record("authorizer", meter)
+    assert authorizer == me == capacity.session_and_user_read_units(session_after, user)
 
     assert api.logout(cookie_value(refreshed)).status == 204
     assert meter.operations == ["GetItem", "UpdateItem"]  # the session, then revoked (and its index entry)
