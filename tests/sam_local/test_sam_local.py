@@ -146,3 +146,32 @@ def test_an_unknown_route_is_sams_403_not_api_gateways_404(sam_local: Runner):
     # Then SAM CLI answers 403 "Missing Authentication Token" (a REST API's answer); an HTTP API
     # and make dev answer 404 {"message":"Not Found"} (docs/local-dev.md says so)
     assert (answer.status, answer.body) == (403, {"message": "Missing Authentication Token"})
+
+
+def test_the_revocation_aware_authorizer_runs_under_sam_local_and_refuses_a_logged_out_session(
+    sam_local: Runner, timed: Timings
+):
+    # Given a session, and its token on the example route behind the revocation-aware Lambda
+    # authorizer (SAM invokes Lambda REQUEST authorizers, uncached)
+    login = log_in(sam_local, timed)
+    bearer = {"Authorization": f"Bearer {login.body['jwt']}"}
+    for _ in range(1 + WARM_SAMPLES):
+        live = timed.request(sam_local, "GET", "/api/whoami/live", headers=bearer)
+    # Then the authorizer allowed it (its issuer is the origin the login handed out, authlayer/issuers.py)
+    assert live.status == 200, (live.raw, sam_local.log_tail())
+    assert live.body["authorizer"] == "lambda" and live.body["iss"] == sam_local.url
+    # When the session logs out
+    assert cookie_post(sam_local, timed, "/api/auth/logout", login.cookie(COOKIE)).status == 204
+    # Then the same, unexpired token is refused at once (SAM caches no authorizer answer), with
+    # SAM's 403 body (samcli/local/apigw/service_error_responses.py; API Gateway's is "Forbidden")
+    refused = sam_local.request("GET", "/api/whoami/live", headers=bearer)
+    assert (refused.status, refused.body) == (403, {"message": "User is not authorized to access this resource"})
+
+
+def test_sam_local_skips_jwt_authorizers_and_whoami_fails_closed(sam_local: Runner):
+    # Given sam local, which does not run JWT authorizers (docs/local-dev.md): /api/whoami reaches
+    # the function with no requestContext.authorizer at all
+    answer = sam_local.request("GET", "/api/whoami")
+    # Then the example function itself refuses (it trusts only an authorizer's context), where
+    # API Gateway and make dev answer the JWT authorizer's 401 {"message":"Unauthorized"}
+    assert answer.status == 401 and answer.body["error"]["name"] == "UnauthorizedError", answer.raw
