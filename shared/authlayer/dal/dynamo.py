@@ -152,15 +152,14 @@ _jitter = random.SystemRandom()
 pause: Callable[[float], None] = time.sleep  # tests replace it: they wait for states, never for time
 
 
-def write(operation: str, method: str, request: dict[str, Any], answer_conflicts_at: Container[int] = ()) -> Any:
+def write(operation: str, method: str, request: dict[str, Any]) -> Any:
     """One write ``request`` (``method``: "update_item", "put_item", "transact_write_items", ...),
     sent again while it loses only to concurrent writes: TransactionConflict at any index of a
     transaction, or TransactionConflictException on a plain write.
 
-    Returns the client's answer. Raises the ClientError of a condition that did not hold, and of a
-    conflict at an index in ``answer_conflicts_at`` (the caller re-reads instead, as a refresh does
-    for its own session item); ServiceUnavailableError for throttling and outages, and once
-    CONFLICT_ATTEMPTS conflicts in a row have used up the bound.
+    Returns the client's answer. Raises the ClientError of a condition that did not hold;
+    ServiceUnavailableError for throttling and outages, and once CONFLICT_ATTEMPTS conflicts in a
+    row have used up the bound.
     """
     call = getattr(client(), method)
     for attempt in range(CONFLICT_ATTEMPTS):
@@ -170,25 +169,24 @@ def write(operation: str, method: str, request: dict[str, Any], answer_conflicts
             with unavailable_on_failure(operation, passed={*_CONDITION_FAILURES, "TransactionConflictException"}):
                 return call(**request)
         except ClientError as error:
-            if not _lost_to_a_concurrent_write(error, answer_conflicts_at):
+            if not _lost_to_a_concurrent_write(error):
                 raise
     logger.warning("dynamodb write kept conflicting", extra={"operation": operation, "attempts": CONFLICT_ATTEMPTS})
     raise ServiceUnavailableError()
 
 
-def transact_write(operation: str, items: list[dict[str, Any]], *, answer_conflicts_at: Container[int] = ()) -> None:
+def transact_write(operation: str, items: list[dict[str, Any]]) -> None:
     """One TransactWriteItems through write(): conflicts retried, conditions passed to the caller."""
-    write(operation, "transact_write_items", {"TransactItems": items}, answer_conflicts_at)
+    write(operation, "transact_write_items", {"TransactItems": items})
 
 
-def _lost_to_a_concurrent_write(error: ClientError, answer_conflicts_at: Container[int]) -> bool:
+def _lost_to_a_concurrent_write(error: ClientError) -> bool:
     if error_code(error) == "TransactionConflictException":
         return True
     codes = cancellation_codes(error)
     if "ConditionalCheckFailed" in codes:
         return False  # a condition decides; sending it again would not change that
-    conflicts = [i for i, code in enumerate(codes) if code == "TransactionConflict"]
-    return bool(conflicts) and not any(i in answer_conflicts_at for i in conflicts)
+    return "TransactionConflict" in codes
 
 
 def error_code(error: ClientError) -> str:
