@@ -84,7 +84,7 @@ tools: $(SAM_TOOLS_STAMP)
 ## make lint: ruff, mypy, sam validate --lint, sam validate, SAM transform + cfn-lint (all offline)
 lint: $(VENV)/.synced tools
 	$(PY) -m ruff check .
-	$(PY) -m mypy $(wildcard shared functions localdev tools)
+	$(PY) -m mypy $(wildcard shared functions localdev tools authfixtures)
 	$(SAM) validate --lint --template template.yaml
 	$(SAM) validate --region us-east-1 --template template.yaml
 	tools/samenv $(SAM_TOOL_PY) tools/sam_transform.py template.yaml -o $(TRANSFORMED)

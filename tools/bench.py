@@ -486,8 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"make dev state: restarts with {sizes} users + sessions, refreshes kept vs ephemeral", file=sys.stderr)
     state_rows = bench_state.measure(sizes, runs=3, refreshes=300) if sizes else []
     print("capacity units per flow (tests/integration/test_request_counts.py) and the cost model", file=sys.stderr)
-    cpu_ms = {name: warm[name]["cpu_per_request"] * 1000 for name in ("refresh", "login", "me", "authorizer")}
-    costs = cost_model.section(cost_model.measured_flows(str(ROOT / ".venv" / "bin" / "python")), cpu_ms)
+    warm_cpu_ms = {name: warm[name]["cpu_per_request"] * 1000 for name in ("refresh", "login", "me", "authorizer")}
+    costs = cost_model.section(cost_model.measured_flows(str(ROOT / ".venv" / "bin" / "python")), warm_cpu_ms)
     layer_bytes = smoke_built.dir_size(built_layer)
     layer_zip = smoke_built.zipped_size(built_layer)
 
