@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn
@@ -32,7 +33,18 @@ COMMON_DEFAULTS: dict[str, Any] = {
 }
 
 
+# A kid is an RFC 7638 thumbprint: 43 base64url characters, so one in 64 begins with "-".
+_KID = re.compile(r"-[A-Za-z0-9_-]{42}")
+
+
 class _Parser(argparse.ArgumentParser):
+    def _parse_optional(self, arg_string: str) -> Any:
+        # `keys activate -X5q...`: a thumbprint that begins with "-" is a value, not an unknown
+        # option (argparse would make it a usage error; no option of ours has that shape).
+        if _KID.fullmatch(arg_string) and arg_string not in self._option_string_actions:
+            return None
+        return super()._parse_optional(arg_string)
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")

@@ -965,3 +965,16 @@ def test_local_refuses_a_remote_sqs_endpoint(tmp_path):
         target.configured({"local": True, "state_dir": str(tmp_path)}),
     ):
         pass
+
+
+@pytest.mark.parametrize("command", ["activate", "retire"])
+def test_rfc7638_a_kid_that_begins_with_a_dash_is_a_value_not_an_unknown_option(command):
+    # Given a thumbprint kid that begins with "-" (one in 64 do: base64url of SHA-256)
+    from authctl.cli import build_parser
+
+    kid = "-X5qL2aZiVdHdk-e0KkP1UyUKNUJ8OIFXG6ejWRZwtM"
+    # When it is passed as `keys <command> KID`, before or after an option
+    first = build_parser().parse_args(["keys", command, kid, "--force"])
+    second = build_parser().parse_args(["keys", command, "--force", kid])
+    # Then it is the kid, and the option still counts
+    assert first.kid == second.kid == kid and first.force and second.force
