@@ -17,6 +17,7 @@ from localdev.template import (
     create_tables,
     functions,
     load_template,
+    table_definitions,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +107,18 @@ def test_create_tables_builds_the_templates_tables_with_ttl() -> None:
         assert {i["IndexName"] for i in users["GlobalSecondaryIndexes"]} == {"by-username", "by-email"}
         ttl = client.describe_time_to_live(TableName="SessionsTable")["TimeToLiveDescription"]
         assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+
+
+def test_the_sessions_index_is_keys_only_and_an_upgrading_stack_keeps_the_former_one() -> None:
+    # Given the template, by default and with LegacySessionsIndex=true (the first upgrade deployment)
+    def indexes(parameters: dict[str, str] | None = None) -> dict[str, str]:
+        sessions = table_definitions(TEMPLATE, parameters)["SessionsTable"]
+        return {i["IndexName"]: i["Projection"]["ProjectionType"] for i in sessions["GlobalSecondaryIndexes"]}
+
+    # When the tables are resolved, Then !Ref AWS::NoValue drops the former index, as CloudFormation does
+    assert indexes() == {"by-user-keys": "KEYS_ONLY"}
+    assert indexes({"LegacySessionsIndex": "true"}) == {"by-user-keys": "KEYS_ONLY", "by-user": "ALL"}
+    assert Resolver(TEMPLATE)({"a": {"Ref": "AWS::NoValue"}, "b": [1, {"Ref": "AWS::NoValue"}]}) == {"b": [1]}
 
 
 def test_create_queues_builds_the_dead_letter_queue_first_and_redrives_to_it() -> None:

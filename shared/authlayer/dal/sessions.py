@@ -26,6 +26,7 @@ HISTORY_LENGTH = 16  # older token hashes kept to recognise reuse of a stolen to
 # back inside the grace window re-derive the live token (logic.token_standing). Stored packed in
 # "hops", 24 bytes each: at most 3 + 3 * 25 + 4 (name) = 82 bytes more per session item.
 EARLIER_HOPS_KEPT = 3
+USER_INDEX = "by-user-keys"  # user_id, created_at -> pk (KEYS_ONLY)
 
 
 def _pack(hop: Hop) -> bytes:
@@ -206,13 +207,19 @@ def revoke(session_id: str, now: int, reason: str) -> bool:
 
 
 def list_for_user(user_id: str) -> list[Session]:
-    """All of a user's session items, newest first (the by-user index)."""
-    items = dynamo.all_items(
+    """All of a user's session items, newest first.
+
+    by-user-keys is KEYS_ONLY (a rotation then writes no index entry, docs/cost.md), so the Query
+    gives keys and the items are read by key, strongly consistent; a session deleted in between
+    (TTL, a deleted user) is left out.
+    """
+    keys = dynamo.all_items(
         "query",
         TableName=_table(),
-        IndexName="by-user",
+        IndexName=USER_INDEX,
         KeyConditionExpression="user_id = :u",
         ExpressionAttributeValues=dynamo.to_values({":u": user_id}),
         ScanIndexForward=False,
     )
-    return [_to_session(i) for i in items]
+    found = {i["pk"]["S"]: i for i in dynamo.get_many("list_sessions", _table(), [{"pk": k["pk"]} for k in keys])}
+    return [_to_session(found[k["pk"]["S"]]) for k in keys if k["pk"]["S"] in found]
