@@ -122,3 +122,26 @@ def test_asvs5_16_5_2_keys_still_unprocessed_after_the_bound_are_503(api, demo_u
         assert_unavailable(api.sessions(second.body["jwt"]))
     assert api.refresh_cookie(cookie_value(first)).status == 200
     assert api.sessions(second.body["jwt"]).status == 200
+
+
+def test_during_the_upgrade_the_code_lists_from_the_former_index_until_by_user_keys_is_active(
+    api, aws, demo_user, settings_env
+):
+    # Given SessionsTable as the first upgrade deployment leaves it (by-user-keys added, by-user
+    # kept) and the functions told to query by-user (LegacySessionsIndex=queried, docs/deploy.md)
+    from localdev.template import load_template, table_definitions
+    from tests.conftest import ROOT
+
+    aws["dynamodb"].delete_table(TableName="SessionsTable")
+    upgrading = table_definitions(load_template(ROOT / "template.yaml"), {"LegacySessionsIndex": "queried"})
+    aws["dynamodb"].create_table(**upgrading["SessionsTable"])
+    settings_env(SESSIONS_USER_INDEX="by-user")
+    ids = [cookie_value(api.login()).split(".")[0] for _ in range(2)]
+    queried: list[str] = []
+    dynamo.client().meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: queried.append(params["IndexName"])
+    )
+    # When the user's sessions are listed, Then from by-user, whole items as before
+    listed = store.list_for_user(demo_user.id)
+    assert queried == ["by-user"]
+    assert sorted(s.id for s in listed) == sorted(ids) and all(s.token_hash for s in listed)

@@ -26,7 +26,6 @@ HISTORY_LENGTH = 16  # older token hashes kept to recognise reuse of a stolen to
 # back inside the grace window re-derive the live token (logic.token_standing). Stored packed in
 # "hops", 24 bytes each: at most 3 + 3 * 25 + 4 (name) = 82 bytes more per session item.
 EARLIER_HOPS_KEPT = 3
-USER_INDEX = "by-user-keys"  # user_id, created_at -> pk (KEYS_ONLY)
 
 
 def _pack(hop: Hop) -> bytes:
@@ -211,12 +210,14 @@ def list_for_user(user_id: str) -> list[Session]:
 
     by-user-keys is KEYS_ONLY (a rotation then writes no index entry, docs/cost.md), so the Query
     gives keys and the items are read by key, strongly consistent; a session deleted in between
-    (TTL, a deleted user) is left out.
+    (TTL, a deleted user) is left out. (While a stack upgrades, the index may be the former by-user,
+    whose ALL entries are read again all the same.)
     """
     keys = dynamo.all_items(
         "query",
         TableName=_table(),
-        IndexName=USER_INDEX,
+        IndexName=get_settings().sessions_user_index,
+        ProjectionExpression="pk",
         KeyConditionExpression="user_id = :u",
         ExpressionAttributeValues=dynamo.to_values({":u": user_id}),
         ScanIndexForward=False,
