@@ -34,6 +34,11 @@ IMPLICIT_HTTP_API = "ServerlessHttpApi"  # SAM's logical id of the HttpApi of ev
 _SUB_VAR = re.compile(r"\$\{([^!][^}]*)\}")
 
 
+# !Ref AWS::NoValue: CloudFormation removes the property or list element it stands for (a
+# conditional GSI of SessionsTable's two-step upgrade, docs/deploy.md); the resolver drops it too.
+NO_VALUE = object()
+
+
 class TemplateError(ValueError):
     """The template uses something the local runner cannot emulate."""
 
@@ -67,7 +72,7 @@ class Resolver:
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self(v) for v in value]
+            return [r for r in (self(v) for v in value) if r is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -75,9 +80,11 @@ class Resolver:
             handler = self._FUNCTIONS.get(key)
             if handler is not None:
                 return handler(self, arg)
-        return {k: self(v) for k, v in value.items()}
+        return {k: r for k, r in ((k, self(v)) for k, v in value.items()) if r is not NO_VALUE}
 
     def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in PSEUDO_PARAMETERS:
             return PSEUDO_PARAMETERS[name]
         if name in self.parameters:
@@ -377,9 +384,12 @@ def cors_configuration(
 # --- tables ---
 
 
-def table_definitions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """create_table arguments of each AWS::DynamoDB::Table, named after its logical id."""
-    resolve = Resolver(template)
+def table_definitions(
+    template: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """create_table arguments of each AWS::DynamoDB::Table, named after its logical id (template
+    defaults, or ``parameters`` where given: LegacySessionsIndex=true is an upgrading stack's)."""
+    resolve = Resolver(template, parameters)
     definitions = {}
     for name, res in resources_of_type(template, TABLE_TYPE).items():
         props = resolve(res.get("Properties", {}))

@@ -286,7 +286,12 @@ def make_fixtures(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         },
         "Query:by-email": {"Items": [user_record], "Count": 1, "ScannedCount": 1},
         "Query:by-username": {"Items": [user_record], "Count": 1, "ScannedCount": 1},
-        "Query:by-user": {"Items": [session_record], "Count": 1, "ScannedCount": 1},
+        # KEYS_ONLY: the list reads the session items by key (the BatchGetItem above)
+        "Query:by-user-keys": {
+            "Items": [{k: session_record[k] for k in ("pk", "user_id", "created_at")}],
+            "Count": 1,
+            "ScannedCount": 1,
+        },
         "UpdateItem": {"Attributes": user_record},  # login's attempt counter returns the user (ALL_NEW)
         "PutItem": {},
         "TransactWriteItems": {},

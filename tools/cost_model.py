@@ -138,9 +138,6 @@ def section(flows: dict[str, Any], cpu_ms: dict[str, float], prices_path: Path =
     refresh, before = per_call["refresh"], flow_cost("refresh", flows["refresh"]["before"], cpu_ms, prices)
     money = _header("per million refreshes", "DynamoDB", "Lambda", "API Gateway", "total")
     priced = [("before issue 17", before), ("now", refresh)]
-    if "index_write_if_keys_only" in flows["refresh"]:  # not applied: docs/cost.md, "The by-user index"
-        keys_only = {**flows["refresh"], "index_write": flows["refresh"]["index_write_if_keys_only"]}
-        priced.append(("with by-user KEYS_ONLY (not applied)", flow_cost("refresh", keys_only, cpu_ms, prices)))
     for label, c in priced:
         money.append(
             _row(

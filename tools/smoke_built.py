@@ -327,7 +327,7 @@ def start_aws(template: dict[str, Any], functions: list[BuiltFunction]) -> tuple
             "BillingMode": "PAY_PER_REQUEST",
         }
         if props.get("GlobalSecondaryIndexes"):
-            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            kwargs["GlobalSecondaryIndexes"] = _resolve(props["GlobalSecondaryIndexes"], template)  # !If, NoValue
         dynamodb.create_table(**kwargs)
     sqs = session.client("sqs", endpoint_url=url)
     for name, res in template["Resources"].items():

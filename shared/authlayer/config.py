@@ -44,6 +44,9 @@ def parse_bool(name: str, raw: str) -> bool:
 class Settings:
     users_table: str
     sessions_table: str
+    # The index that lists a user's sessions: by-user (ALL) only while a stack created with it
+    # upgrades (template.yaml LegacySessionsIndex=queried, docs/deploy.md), by-user-keys after.
+    sessions_user_index: Literal["by-user-keys", "by-user"] = "by-user-keys"
     access_token_ttl: int = 15 * 60
     refresh_idle_ttl: int = 2 * 86400
     refresh_absolute_ttl: int = 30 * 86400
@@ -140,6 +143,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     ):
         if env.get(name, "").strip():
             values[field] = env[name].strip()
+    if env.get("SESSIONS_USER_INDEX", "").strip():
+        index = env["SESSIONS_USER_INDEX"].strip()
+        if index not in {"by-user-keys", "by-user"}:
+            raise ConfigError(f"SESSIONS_USER_INDEX={index!r}: use by-user-keys (or by-user while upgrading)")
+        values["sessions_user_index"] = index
     values["sam_local"] = env.get("AWS_SAM_LOCAL", "").strip().lower() == "true"
     settings = Settings(**values)  # type: ignore[arg-type]  # keys and types are the fields'
     _check_ranges(settings)

@@ -34,11 +34,17 @@ def capacity_report():
             json.dump(FLOWS, out, indent=1)
 
 
+TEMPLATE = load_template(ROOT / "template.yaml")
+# The tables of a stack between the two upgrade deployments (docs/deploy.md): SessionsTable keeps its
+# former by-user index (projection ALL) next to by-user-keys; the rules price the former shapes on it.
+LEGACY_TABLES = capacity.tables_of(table_definitions(TEMPLATE, {"LegacySessionsIndex": "kept"}))
+
+
 @pytest.fixture
 def meter(api):
     """Every DynamoDB request of the handlers, with its capacity units."""
     peeker = boto3.client("dynamodb", region_name="us-east-1")  # not metered
-    tables = capacity.tables_of(table_definitions(load_template(ROOT / "template.yaml")))
+    tables = capacity.tables_of(table_definitions(TEMPLATE))
     metered = capacity.Meter(tables, lambda table, key: peeker.get_item(TableName=table, Key=key).get("Item"))
     metered.attach(dynamo.client())
     yield metered
@@ -141,8 +147,9 @@ def test_recovery_flows_round_trips(api, aws, demo_user, dynamodb_calls):
         {"code": code_from(sent_mail()[0]), "password": "a new passphrase", "passwordConfirmation": "a new passphrase"},
     )
     # Code, user, then one transaction (code spent, new hash, the caller's session), then the old
-    # session marked revoked for the list; no read after the commit (ASVS 5.0 16.5.2).
-    assert dynamodb_calls == ["GetItem", "GetItem", "TransactWriteItems", "Query", "UpdateItem"]
+    # session marked revoked for the list (by-user-keys gives its key, BatchGetItem its item); no
+    # read of what the transaction wrote (ASVS 5.0 16.5.2).
+    assert dynamodb_calls == ["GetItem", "GetItem", "TransactWriteItems", "Query", "BatchGetItem", "UpdateItem"]
 
 
 @pytest.fixture
@@ -158,8 +165,8 @@ def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen, mon
     # Given a user who logs in
     login = api.login("demo@example.com")
     assert meter.operations == ["BatchGetItem", "UpdateItem", "TransactWriteItems"]
-    # guards 2 x 1 (strong), the counter 1, the session Put + counter reset 2 x 2 (transaction),
-    # and the session's entry in the by-user index (projection ALL) 1
+    # guards 2 x 1 (strong), the counter 1, the session Put + counter reset 2 x 2 (transaction);
+    # indexes: the user's two (ALL) for the counter, twice, and the session's by-user-keys entry 1
     assert record("login", meter) == capacity.Units(read=2, write=5, index_write=5)
     session_id = cookie_value(login).split(".")[0]
     session_before = item(aws, "SessionsTable", session_id)
@@ -170,15 +177,16 @@ def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen, mon
     refreshed = api.refresh_cookie(cookie_value(login))
     assert refreshed.status == 200
     # Then one BatchGetItem (session + user, 1 unit each) and one UpdateItem (1 unit: under 1 KB),
-    # plus the by-user index entry that projection ALL rewrites (docs/cost.md)
+    # and no index write: by-user-keys is KEYS_ONLY and a rotation changes no key (docs/cost.md)
     assert meter.operations == ["BatchGetItem", "UpdateItem"]
     batch, write = meter.requests
     assert batch.reported == batch.units.read == 2  # moto's 1 per key is the rule's figure here
     assert write.reported == 0.5  # moto's constant for UpdateItem: no write costs half a unit
     session_after = item(aws, "SessionsTable", session_id)
     assert capacity.item_size(session_after) < capacity.WRITE_UNIT_BYTES  # a normal-size session item
-    legacy = capacity.legacy_refresh_units(session_before, session_after, user, meter.tables["SessionsTable"])
-    assert legacy == capacity.Units(read=1, write=4, index_write=1)  # GetItem + (update + ConditionCheck) x 2
+    # Before issue 17: GetItem + (update + ConditionCheck) x 2, and the by-user (ALL) entry rewritten
+    legacy = capacity.legacy_refresh_units(session_before, session_after, user, LEGACY_TABLES["SessionsTable"])
+    assert legacy == capacity.Units(read=1, write=4, index_write=1)
     units = record(
         "refresh",
         meter,
@@ -191,13 +199,13 @@ def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen, mon
         session_bytes=capacity.item_size(session_after),
         user_bytes=capacity.item_size(user),
     )
-    assert units == capacity.Units(read=2, write=1, index_write=1)
+    assert units == capacity.Units(read=2, write=1, index_write=0)
 
     # A replay of the parent inside the grace window: the same read, one UpdateItem (touch)
     frozen.tick(2)
     assert api.refresh_cookie(cookie_value(login)).status == 200
     assert meter.operations == ["BatchGetItem", "UpdateItem"]
-    assert record("grace replay", meter) == capacity.Units(read=2, write=1, index_write=1)
+    assert record("grace replay", meter) == capacity.Units(read=2, write=1, index_write=0)
 
     assert api.me(refreshed.body["jwt"]).status == 200
     assert meter.operations == ["BatchGetItem"]
@@ -216,9 +224,13 @@ def test_issue17_capacity_units_per_flow(api, aws, demo_user, meter, frozen, mon
     authorizer = record("authorizer", meter)
     assert authorizer == me == capacity.session_and_user_read_units(session_after, user)
 
+    live = item(aws, "SessionsTable", session_id)
     assert api.logout(cookie_value(refreshed)).status == 204
-    assert meter.operations == ["GetItem", "UpdateItem"]  # the session, then revoked (and its index entry)
-    assert record("logout", meter) == capacity.Units(read=1, write=1, index_write=1)
+    assert meter.operations == ["GetItem", "UpdateItem"]  # the session, then revoked
+    # A revocation sets revoked_at and revoked_reason, no key: no index write (by-user, ALL: 1)
+    revoked = item(aws, "SessionsTable", session_id)
+    assert LEGACY_TABLES["SessionsTable"].index_writes(live, revoked) == 1
+    assert record("logout", meter) == capacity.Units(read=1, write=1, index_write=0)
 
     # forgot-password: one SQS message, no table; the mailer then finds, counts, stores the code
     api.call("mail_request", "forgot-password.json", {"email": "demo@example.com"})
@@ -247,14 +259,70 @@ def test_issue17_a_session_item_with_its_whole_history_still_rotates_in_one_writ
     meter.clear()
     frozen.tick(60)
     assert api.refresh_cookie(token).status == 200
-    assert meter.total.write == 1
-    # and were the by-user index KEYS_ONLY (docs/cost.md), the rotation would not write it at all
-    sessions = meter.tables["SessionsTable"]
-    keys_only = capacity.Table(
-        sessions.name, sessions.keys, tuple(capacity.Index(i.name, i.keys, "KEYS_ONLY") for i in sessions.indexes)
-    )
+    assert meter.total == capacity.Units(read=2, write=1, index_write=0)
+    # and no index write: the by-user (ALL) entry of before would have been rewritten (docs/cost.md)
     rotated = item(aws, "SessionsTable", token.split(".")[0])
-    assert sessions.index_writes(session, rotated) == 1 and keys_only.index_writes(session, rotated) == 0
-    FLOWS.setdefault("refresh", {}).update(
-        session_bytes_full=size, user_agent_room=room, index_write_if_keys_only=keys_only.index_writes(session, rotated)
-    )
+    assert LEGACY_TABLES["SessionsTable"].index_writes(session, rotated) == 1
+    FLOWS.setdefault("refresh", {}).update(session_bytes_full=size, user_agent_room=room)
+
+
+
+def test_keys_only_index_the_flows_that_list_sessions_query_keys_then_read_the_items(
+    api, aws, demo_user, meter, frozen
+):
+    """by-user-keys is KEYS_ONLY: a list is a Query of keys (½ unit, eventually consistent) and one
+    strongly consistent BatchGetItem of the items (1 unit each), and ending sessions writes no index."""
+    from tests.integration.recovery_helpers import code_from, run_mailer, sent_mail
+    from tests.integration.test_sessions import NEW_PASSWORD, change_password
+
+    # Given a user with two sessions, a minute apart
+    api.login()
+    frozen.tick(60)
+    second = api.login("demo@example.com")
+    meter.clear()
+
+    # When the second lists them: the caller (session + user), the keys, then the two items
+    listed = api.sessions(second.body["jwt"])
+    assert listed.status == 200
+    assert meter.operations == ["BatchGetItem", "Query", "BatchGetItem"]
+    assert [s["current"] for s in listed.body["data"]] == [True, False]  # still newest first
+    assert meter.total == capacity.Units(read=2 + 0.5 + 2)
+    meter.clear()
+
+    # When it changes the password: the caller, the attempt counter, the new hash with a new
+    # session (transaction), the three sessions' keys and items, the two old ones revoked
+    frozen.tick(60)
+    changed = change_password(api, second.body["jwt"])
+    assert changed.status == 200
+    assert meter.operations == [
+        "BatchGetItem", "UpdateItem", "TransactWriteItems", "Query", "BatchGetItem", "UpdateItem", "UpdateItem"
+    ]  # fmt: skip
+    revocations = meter.requests[-2:]
+    assert [r.units for r in revocations] == [capacity.Units(write=1)] * 2  # no index write
+    assert meter.total == capacity.Units(read=2 + 0.5 + 3, write=1 + 4 + 2, index_write=2 + 3)
+    meter.clear()
+
+    # When, from another login, the user logs out everywhere: the session and its user, the user's
+    # not-before, the four sessions' keys and items, the two still live revoked
+    frozen.tick(60)
+    other = api.login(password=NEW_PASSWORD)
+    meter.clear()
+    assert api.logout(cookie_value(other), everywhere=True).status == 204
+    assert meter.operations == ["GetItem", "GetItem", "UpdateItem", "Query", "BatchGetItem", "UpdateItem", "UpdateItem"]
+    assert meter.total == capacity.Units(read=1 + 1 + 0.5 + 4, write=1 + 2, index_write=2)
+    meter.clear()
+
+    # When the password is reset from a mailed code, with one session live
+    api.call("mail_request", "forgot-password.json", {"email": "demo@example.com"})
+    run_mailer(aws)
+    frozen.tick(60)
+    api.login(password=NEW_PASSWORD)
+    frozen.tick(60)
+    meter.clear()
+    body = {"code": code_from(sent_mail()[0]), "password": "a third passphrase", "passwordConfirmation": "a third passphrase"}
+    assert api.call("reset_password", "reset-password.json", body).status == 200
+    # Then: code, user, the transaction (code spent, new hash, new session), the six sessions' keys
+    # and items (the new one kept: created at the not-before), the one still live revoked
+    assert meter.operations == ["GetItem", "GetItem", "TransactWriteItems", "Query", "BatchGetItem", "UpdateItem"]
+    assert meter.requests[-1].units == capacity.Units(write=1)
+    assert meter.total == capacity.Units(read=1 + 1 + 0.5 + 6, write=6 + 1, index_write=3)

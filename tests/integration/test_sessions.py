@@ -181,7 +181,7 @@ def test_every_page_of_a_query_is_read(api, demo_user):
     items = dynamo.all_items(
         "query",
         TableName=store._table(),
-        IndexName="by-user",
+        IndexName="by-user-keys",
         KeyConditionExpression="user_id = :u",
         ExpressionAttributeValues=dynamo.to_values({":u": user_id}),
         Limit=2,

@@ -18,6 +18,7 @@ def test_defaults_follow_the_design():
     assert (s.access_token_ttl, s.refresh_idle_ttl, s.refresh_absolute_ttl, s.refresh_reuse_grace) == (900, 172800, 2592000, 10)
     assert s.registration_enabled and s.cookie_secure and s.cookie_samesite == "Strict"
     assert s.cookie_name == "__Host-refreshToken" and s.cookie_path == "/"
+    assert s.sessions_user_index == "by-user-keys"
 
 
 def test_tutorial_names_are_aliases_and_design_names_win():
@@ -41,6 +42,7 @@ def test_tutorial_names_are_aliases_and_design_names_win():
         ({"ALLOWED_ORIGINS": "https://a.example,null"}, "ALLOWED_ORIGINS"),
         ({"COOKIE_SAMESITE": "None", "COOKIE_SECURE": "false"}, "COOKIE_SAMESITE"),
         ({"USERS_TABLE": ""}, "USERS_TABLE"),
+        ({"SESSIONS_USER_INDEX": "by-email"}, "SESSIONS_USER_INDEX"),
     ],
 )
 def test_a_bad_value_stops_start_with_the_variable_named(env, named):

@@ -231,3 +231,31 @@ def test_make_dev_clean_refuses_while_a_runner_holds_the_state(tmp_path: Path) -
         assert (tmp_path / "aws").exists()
     finally:
         running.release()
+
+
+def test_a_state_kept_with_the_former_by_user_index_loads_under_by_user_keys(tmp_path: Path) -> None:
+    # Given a state written by a runner whose template still had by-user (ALL) as SessionsTable's index
+    before = copy.deepcopy(TEMPLATE)
+    (index,) = table_definitions(TEMPLATE)["SessionsTable"]["GlobalSecondaryIndexes"]
+    before["Resources"]["SessionsTable"]["Properties"]["GlobalSecondaryIndexes"] = [
+        {**index, "IndexName": "by-user", "Projection": {"ProjectionType": "ALL"}}
+    ]
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        create_tables(client, before)
+        store = StateStore(tmp_path)
+        store.load(table_definitions(before))
+        client.put_item(TableName="SessionsTable", Item=SESSION)
+        store.compact(table_definitions(before))
+        store.release()
+        # When a runner with today's template starts on it (the key schema is unchanged)
+        get_backend("dynamodb").reset()
+        create_tables(client, TEMPLATE)
+        loaded = StateStore(tmp_path).load(DEFINITIONS)
+        # Then the session is back and moto's by-user-keys index holds it
+        assert loaded is not None and loaded.items["SessionsTable"] == 1
+        found = client.query(
+            TableName="SessionsTable", IndexName="by-user-keys", KeyConditionExpression="user_id = :u",
+            ExpressionAttributeValues={":u": {"S": "1"}},
+        )["Items"]  # fmt: skip
+        assert found == [{"pk": SESSION["pk"], "user_id": SESSION["user_id"], "created_at": SESSION["created_at"]}]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import boto3
+import pytest
 from moto import mock_aws
 
 from localdev import settings
@@ -16,7 +17,9 @@ from localdev.template import (
     create_queues,
     create_tables,
     functions,
+    globals_environment,
     load_template,
+    table_definitions,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +109,29 @@ def test_create_tables_builds_the_templates_tables_with_ttl() -> None:
         assert {i["IndexName"] for i in users["GlobalSecondaryIndexes"]} == {"by-username", "by-email"}
         ttl = client.describe_time_to_live(TableName="SessionsTable")["TimeToLiveDescription"]
         assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+
+
+@pytest.mark.parametrize(
+    ("phase", "indexes", "queried"),
+    [
+        ("none", {"by-user-keys": "KEYS_ONLY"}, "by-user-keys"),  # the default: new and upgraded stacks
+        ("queried", {"by-user-keys": "KEYS_ONLY", "by-user": "ALL"}, "by-user"),  # upgrade, deployment 1
+        ("kept", {"by-user-keys": "KEYS_ONLY", "by-user": "ALL"}, "by-user-keys"),  # deployment 2
+    ],
+)
+def test_the_sessions_index_is_keys_only_and_an_upgrading_stack_keeps_the_former_one(phase, indexes, queried) -> None:
+    # Given the template with LegacySessionsIndex at each step of the upgrade (docs/deploy.md)
+    parameters = {"LegacySessionsIndex": phase}
+    # When the tables and the functions' environment are resolved
+    sessions = table_definitions(TEMPLATE, parameters)["SessionsTable"]
+    # Then !Ref AWS::NoValue drops the former index as CloudFormation does, and the code queries
+    # the former one only until by-user-keys has been created
+    assert {i["IndexName"]: i["Projection"]["ProjectionType"] for i in sessions["GlobalSecondaryIndexes"]} == indexes
+    assert globals_environment(TEMPLATE, parameters)["SESSIONS_USER_INDEX"] == queried
+
+
+def test_resolver_drops_no_value_as_cloudformation_does() -> None:
+    assert Resolver(TEMPLATE)({"a": {"Ref": "AWS::NoValue"}, "b": [1, {"Ref": "AWS::NoValue"}]}) == {"b": [1]}
 
 
 def test_create_queues_builds_the_dead_letter_queue_first_and_redrives_to_it() -> None:

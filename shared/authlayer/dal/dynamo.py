@@ -163,8 +163,7 @@ def write(operation: str, method: str, request: dict[str, Any]) -> Any:
     """
     call = getattr(client(), method)
     for attempt in range(CONFLICT_ATTEMPTS):
-        if attempt:
-            pause(_jitter.uniform(0, CONFLICT_BASE_DELAY * 2 ** (attempt - 1)))
+        _back_off(attempt)
         try:
             with unavailable_on_failure(operation, passed={*_CONDITION_FAILURES, "TransactionConflictException"}):
                 return call(**request)
@@ -173,6 +172,40 @@ def write(operation: str, method: str, request: dict[str, Any]) -> Any:
                 raise
     logger.warning("dynamodb write kept conflicting", extra={"operation": operation, "attempts": CONFLICT_ATTEMPTS})
     raise ServiceUnavailableError()
+
+
+def _back_off(attempt: int) -> None:
+    """Before attempt n > 0: full jitter, uniform(0, base * 2**(n-1))."""
+    if attempt:
+        pause(_jitter.uniform(0, CONFLICT_BASE_DELAY * 2 ** (attempt - 1)))
+
+
+BATCH_GET_KEYS = 100  # DynamoDB's limit of keys per BatchGetItem
+
+
+def get_many(operation: str, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of ``keys`` in ``table``, strongly consistent, in BatchGetItems of 100 keys; in no
+    particular order, and without the keys whose item does not exist.
+
+    A batch may leave keys unprocessed (throttled, or past 16 MB): they are sent again with the same
+    bounded backoff as write(), as the API Reference asks (BatchGetItem: retry UnprocessedKeys
+    with exponential backoff); still unprocessed after CONFLICT_ATTEMPTS, ServiceUnavailableError.
+    """
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        pending: dict[str, Any] = {table: {"Keys": keys[start : start + BATCH_GET_KEYS], "ConsistentRead": True}}
+        for attempt in range(CONFLICT_ATTEMPTS):
+            _back_off(attempt)
+            with unavailable_on_failure(operation):
+                answer = client().batch_get_item(RequestItems=pending)
+            items.extend(answer.get("Responses", {}).get(table, []))
+            pending = answer.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+        else:
+            logger.warning("dynamodb keys unprocessed", extra={"operation": operation, "attempts": CONFLICT_ATTEMPTS})
+            raise ServiceUnavailableError()
+    return items
 
 
 def transact_write(operation: str, items: list[dict[str, Any]]) -> None:

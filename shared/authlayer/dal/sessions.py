@@ -206,13 +206,21 @@ def revoke(session_id: str, now: int, reason: str) -> bool:
 
 
 def list_for_user(user_id: str) -> list[Session]:
-    """All of a user's session items, newest first (the by-user index)."""
-    items = dynamo.all_items(
+    """All of a user's session items, newest first.
+
+    by-user-keys is KEYS_ONLY (a rotation then writes no index entry, docs/cost.md), so the Query
+    gives keys and the items are read by key, strongly consistent; a session deleted in between
+    (TTL, a deleted user) is left out. (While a stack upgrades, the index may be the former by-user,
+    whose ALL entries are read again all the same.)
+    """
+    keys = dynamo.all_items(
         "query",
         TableName=_table(),
-        IndexName="by-user",
+        IndexName=get_settings().sessions_user_index,
+        ProjectionExpression="pk",
         KeyConditionExpression="user_id = :u",
         ExpressionAttributeValues=dynamo.to_values({":u": user_id}),
         ScanIndexForward=False,
     )
-    return [_to_session(i) for i in items]
+    found = {i["pk"]["S"]: i for i in dynamo.get_many("list_sessions", _table(), [{"pk": k["pk"]} for k in keys])}
+    return [_to_session(found[k["pk"]["S"]]) for k in keys if k["pk"]["S"] in found]
