@@ -34,6 +34,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from localdev.authorizers import claim_string
 from localdev.template import create_queues, create_tables, globals_environment, load_template
 
 REGION = "us-east-1"
@@ -223,14 +224,9 @@ def auth_tokens(auth_aws: AuthAws) -> TokenFactory:
 
 
 def jwt_authorizer_claims(claims: Mapping[str, Any]) -> dict[str, str]:
-    """Claims as API Gateway's JWT authorizer hands them on: every value a string."""
-
-    def text(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-
-    return {name: text(value) for name, value in claims.items()}
+    """Claims as API Gateway's JWT authorizer hands them on: every value a string, in the same
+    wire format the local runner's JWT authorizer uses (localdev.authorizers.claim_string)."""
+    return {name: text for name, value in claims.items() if (text := claim_string(value)) is not None}
 
 
 @dataclass

@@ -50,7 +50,8 @@ KEYS_MAX_AGE = 3600.0  # "API Gateway caches each issuer's signing keys for up t
 # must not turn every request into two fetches (authlayer.jwks.RELOAD_INTERVAL does the same for SSM).
 KEYS_REFETCH_INTERVAL = 10.0
 FETCH_TIMEOUT = 5.0  # seconds per discovery or JWKS request
-ALGORITHM = "RS256"  # "only RSA-based algorithms are supported"; this stack signs RS256 only (RFC 8725 §3.1)
+# "only RSA-based algorithms are supported"; this stack signs RS256 only (RFC 8725 §3.1)
+ALGORITHM = jwt_backend.ALGORITHM
 
 
 class Invoker(Protocol):
