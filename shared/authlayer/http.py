@@ -107,10 +107,18 @@ class Request:
         return data
 
     def bearer_token(self) -> str:
-        scheme, _, token = self.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token_of(self.headers.get("authorization", ""))
+        if token is None:
             raise errors.UnauthorizedError("Missing or invalid credentials")
-        return token.strip()
+        return token
+
+
+def bearer_token_of(authorization: str) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; None for anything else.
+
+    RFC 6750 §2.1: the scheme is case-insensitive; anything but one bearer token is no credential."""
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _parse_cookies(cookie_list: list[str], header: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from typing import Any
 from authlayer import access_tokens, issuers
 from authlayer.config import Settings
 from authlayer.errors import UnauthorizedError
+from authlayer.http import bearer_token_of
 from authlayer.jwks import verification_keys
 from authlayer.logic.me import current_user
 from authlayer.observability import logger
@@ -34,9 +35,7 @@ def bearer_token(event: dict[str, Any]) -> str | None:
     sources = event.get("identitySource") or []
     headers = event.get("headers") or {}
     value = sources[0] if sources and isinstance(sources[0], str) else headers.get("authorization", "")
-    scheme, _, token = str(value).partition(" ")
-    # RFC 6750 §2.1: the scheme is case-insensitive; anything but one bearer token is no credential.
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return bearer_token_of(str(value))
 
 
 def context_of(claims: access_tokens.AccessClaims) -> dict[str, str | int]:
